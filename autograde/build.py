@@ -1,0 +1,307 @@
+"""Build everything that is generated from ``solutions/``.
+
+``solutions/<NN_topic>/<NN_topic>.ipynb`` is the single source of each chapter.
+From it this command makes:
+
+* ``chapters/<NN_topic>/<NN_topic>.ipynb`` -- the learner notebook, by the real
+  ``nbgrader generate_assignment`` (solutions become stubs, hidden tests vanish);
+* ``nnbook/<module>.py`` -- the chapter's helper module, from the cells marked
+  ``#| export``; the module name comes from the notebook's ``#| default_exp NAME``.
+
+Usage::
+
+    nnbook-build              # regenerate everything
+    nnbook-build --check      # fail (exit 1) if anything generated is out of date
+    nnbook-build 01_neuron    # only some chapters
+
+The export refuses to write a stub, a ``TODO``, ``NotImplementedError``, or an
+nbgrader solution / hidden-test marker into a module.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import re
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+REPO = Path(__file__).resolve().parent.parent
+CONFIG = REPO / "autograde" / "nbgrader_config.py"
+
+DIRECTIVE = re.compile(r"^\s*#\|\s*(?P<name>[\w-]+)\s*(?P<arg>.*?)\s*$")
+SOLUTION_MARKER_LINE = re.compile(r"^\s*#+\s*(BEGIN|END) SOLUTION\s*$")
+FORBIDDEN = [
+    ("NotImplementedError", "a stub (NotImplementedError)"),
+    ("TODO", "a TODO"),
+    ("YOUR CODE HERE", "a learner stub (YOUR CODE HERE)"),
+    ("BEGIN SOLUTION", "a solution marker"),
+    ("END SOLUTION", "a solution marker"),
+    ("BEGIN HIDDEN TESTS", "a hidden-test marker"),
+    ("END HIDDEN TESTS", "a hidden-test marker"),
+]
+
+
+class BuildError(Exception):
+    """The source notebook cannot be built as it is; the message says where and why."""
+
+
+@dataclass
+class Chapter:
+    name: str          # e.g. "01_neuron"
+    source: Path       # solutions/01_neuron/01_neuron.ipynb
+
+    @property
+    def rel_source(self) -> str:
+        return f"solutions/{self.name}/{self.name}.ipynb"
+
+
+def find_chapters(names: list[str] | None = None, repo: Path = REPO) -> list[Chapter]:
+    chapters = []
+    for d in sorted((repo / "solutions").iterdir()):
+        nb = d / f"{d.name}.ipynb"
+        if d.is_dir() and nb.exists() and (not names or d.name in names):
+            chapters.append(Chapter(d.name, nb))
+    if names:
+        missing = set(names) - {c.name for c in chapters}
+        if missing:
+            raise BuildError(f"no such chapter in solutions/: {', '.join(sorted(missing))}")
+    return chapters
+
+
+def _directives(source: str) -> dict[str, str]:
+    found = {}
+    for line in source.splitlines():
+        m = DIRECTIVE.match(line)
+        if m:
+            found[m["name"]] = m["arg"]
+    return found
+
+
+def _strip_directives(source: str) -> str:
+    return "\n".join(l for l in source.splitlines() if not DIRECTIVE.match(l)).strip("\n")
+
+
+def _heading(source: str, level: int) -> str | None:
+    for line in source.splitlines():
+        m = re.match(r"^#{%d}\s+(.*\S)\s*$" % level, line)
+        if m:
+            return m[1]
+    return None
+
+
+def _stamp_docstrings(code: str, stamp: str, where: str) -> str:
+    """Append ``stamp`` as a last paragraph to the docstring of every public def/class."""
+    tree = ast.parse(code)
+    lines = code.splitlines()
+    inserts = []
+    for node in tree.body:
+        if not isinstance(node, (ast.FunctionDef, ast.ClassDef)) or node.name.startswith("_"):
+            continue
+        doc = node.body[0] if node.body else None
+        if not (isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant)
+                and isinstance(doc.value.value, str)):
+            raise BuildError(f"{where}: exported `{node.name}` has no docstring "
+                             "(every exported definition documents its shapes)")
+        last = lines[doc.end_lineno - 1]
+        if last.strip() not in ('"""', "'''"):
+            raise BuildError(f"{where}: the docstring of `{node.name}` must end with its closing "
+                             'quotes on a line of their own')
+        indent = last[: len(last) - len(last.lstrip())]
+        inserts.append((doc.end_lineno - 1, ["", indent + stamp]))
+    for index, new in sorted(inserts, reverse=True):
+        lines[index:index] = new
+    return "\n".join(lines)
+
+
+def _public_names(code: str) -> list[str]:
+    names = []
+    for node in ast.parse(code).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.append(node.name)
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                for n in ast.walk(target):
+                    if isinstance(n, ast.Name):
+                        names.append(n.id)
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.append(node.target.id)
+    return [n for n in names if not n.startswith("_")]
+
+
+def export_module(chapter: Chapter) -> tuple[str, str]:
+    """Return ``(module_name, module_text)`` for a chapter's ``#| export`` cells."""
+    nb = nbformat.read(chapter.source, as_version=4)
+    module = None
+    title = chapter.name
+    section = None
+    blocks: list[str] = []
+    for index, cell in enumerate(nb.cells):
+        where = f"{chapter.rel_source}, cell {index}"
+        if cell.cell_type == "markdown":
+            title = _heading(cell.source, 1) if title == chapter.name and _heading(cell.source, 1) else title
+            section = _heading(cell.source, 2) or section
+            continue
+        if cell.cell_type != "code":
+            continue
+        directives = _directives(cell.source)
+        if "default_exp" in directives:
+            module = directives["default_exp"]
+        if "export" not in directives:
+            continue
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade") and not meta.get("solution"):
+            raise BuildError(f"{where}: a graded test cell cannot be exported")
+        code = "\n".join(l for l in _strip_directives(cell.source).splitlines()
+                         if not SOLUTION_MARKER_LINE.match(l))
+        for needle, what in FORBIDDEN:
+            for lineno, line in enumerate(code.splitlines(), 1):
+                if needle in line:
+                    raise BuildError(f"{where}, line {lineno}: refusing to export {what}: {line.strip()!r}")
+        try:
+            ast.parse(code)
+        except SyntaxError as e:
+            raise BuildError(f"{where}: exported code does not parse: {e}") from None
+        stamp = f"Defined in chapter {title}, section “{section}”." if section else f"Defined in chapter {title}."
+        blocks.append(f"# ---- exported from {chapter.rel_source}, cell {index} ----\n"
+                      + _stamp_docstrings(code, stamp, where))
+    if module is None:
+        raise BuildError(f"{chapter.rel_source}: no `#| default_exp MODULE` directive")
+    if not blocks:
+        raise BuildError(f"{chapter.rel_source}: no cell is marked `#| export`")
+    body = "\n\n\n".join(blocks)
+    names = []
+    for name in _public_names(body):
+        if name not in names:
+            names.append(name)
+    text = (
+        f"# AUTOGENERATED from {chapter.rel_source} by `make build` -- do not edit; edit that notebook.\n"
+        f'"""{title}: the helpers this chapter builds.\n\n'
+        f"Generated from the ``#| export`` cells of ``{chapter.rel_source}``.\n"
+        '"""\n'
+        f"__all__ = {json.dumps(names)}\n\n"
+        f"{body}\n"
+    )
+    return module, text
+
+
+def _header_notebook(chapter: Chapter, path: Path) -> None:
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_markdown_cell(
+        f"<small>Generated from `{chapter.rel_source}` by `make build`: "
+        "contributors edit that notebook, not this one. Learners: this is your copy, work right here.</small>")
+    cell.id = "nnbook-generated"  # a fixed id keeps the build reproducible
+    nb.cells.append(cell)
+    nbformat.write(nb, path)
+
+
+def generate_assignments(chapters: list[Chapter], release_dir: Path) -> None:
+    """Run the real ``nbgrader generate_assignment`` for each chapter into ``release_dir``."""
+    from nbgrader.apps import NbGraderAPI
+    from traitlets.config import Config, PyFileConfigLoader
+
+    with tempfile.TemporaryDirectory(prefix="nnbook-build-") as tmp:
+        tmp = Path(tmp)
+        for chapter in chapters:
+            header = tmp / f"header_{chapter.name}.ipynb"
+            _header_notebook(chapter, header)
+            config = PyFileConfigLoader(CONFIG.name, path=str(CONFIG.parent)).load_config()
+            config.merge(Config({
+                "CourseDirectory": {"release_directory": str(release_dir),
+                                    "db_url": f"sqlite:///{tmp}/gradebook.db"},
+                "IncludeHeaderFooter": {"header": str(header)},
+                "GenerateAssignment": {"force": True},
+                "Application": {"log_level": "WARN"},
+            }))
+            api = NbGraderAPI(config=config)
+            result = api.generate_assignment(chapter.name, force=True)
+            if not result["success"]:
+                raise BuildError(f"nbgrader generate_assignment {chapter.name} failed:\n{result['log']}"
+                                 f"\n{result.get('error', '')}")
+            out = release_dir / chapter.name
+            for nb_path in out.glob("*.ipynb"):
+                _normalise_notebook(nb_path)
+
+
+def _normalise_notebook(path: Path) -> None:
+    """No outputs, no execution counts, stable JSON: what we commit."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    nbformat.write(nb, path)
+
+
+def build(chapters: list[Chapter], release_dir: Path, module_dir: Path) -> list[Path]:
+    """Write every generated file for ``chapters``; return the paths written."""
+    written = []
+    modules = {}
+    for chapter in chapters:
+        module, text = export_module(chapter)
+        if module in modules:
+            raise BuildError(f"module nnbook.{module} is exported by both {modules[module]} and {chapter.name}")
+        modules[module] = chapter.name
+        path = module_dir / f"{module}.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        written.append(path)
+    generate_assignments(chapters, release_dir)
+    for chapter in chapters:
+        written.extend(sorted((release_dir / chapter.name).rglob("*")))
+    return written
+
+
+def check(chapters: list[Chapter]) -> list[str]:
+    """Build into a temporary folder and list what differs from the committed files."""
+    stale = []
+    with tempfile.TemporaryDirectory(prefix="nnbook-check-") as tmp:
+        tmp = Path(tmp)
+        build(chapters, tmp / "chapters", tmp / "nnbook")
+        for fresh in sorted(tmp.rglob("*")):
+            if fresh.is_dir():
+                continue
+            rel = fresh.relative_to(tmp)
+            committed = REPO / rel
+            if not committed.exists():
+                stale.append(f"{rel}: missing (run `make build`)")
+            elif committed.read_bytes() != fresh.read_bytes():
+                stale.append(f"{rel}: out of date (run `make build`)")
+        for chapter in chapters:
+            for old in sorted((REPO / "chapters" / chapter.name).rglob("*")):
+                rel = old.relative_to(REPO)
+                if old.is_file() and not (tmp / rel).exists() and ".ipynb_checkpoints" not in old.parts:
+                    stale.append(f"{rel}: not generated from solutions/ any more (delete it)")
+    return stale
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="nnbook-build", description=__doc__.split("\n\n")[0])
+    parser.add_argument("chapters", nargs="*", help="chapter folders under solutions/ (default: all)")
+    parser.add_argument("--check", action="store_true", help="fail if generated files are out of date")
+    args = parser.parse_args(argv)
+    try:
+        chapters = find_chapters(args.chapters or None)
+        if args.check:
+            stale = check(chapters)
+            if stale:
+                print("Generated files are out of date:\n  " + "\n  ".join(stale), file=sys.stderr)
+                return 1
+            print(f"nnbook-build --check: {len(chapters)} chapter(s) up to date")
+            return 0
+        written = build(chapters, REPO / "chapters", REPO / "nnbook")
+        for path in written:
+            if path.is_file():
+                print(f"wrote {path.relative_to(REPO)}")
+        return 0
+    except BuildError as e:
+        print(f"nnbook-build: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""Checks that teach: the assertions used by every graded test cell of the book.
+
+Each check fails with a message that says what was expected, what came back
+and, where a common mistake explains the difference, a hint. Test cells check
+in stages -- type, then shape, then values -- so the first message a learner
+sees names the most basic thing that is wrong.
+
+Importing this module also sends Python warnings (NumPy's ``RuntimeWarning``
+among them) to standard output instead of standard error. nbgrader marks any
+test cell that writes to stderr as failed, so without this a correct answer
+whose intermediate step merely *warns* would lose its points.
+
+This module is written by hand; it is not generated from a chapter.
+"""
+from __future__ import annotations
+
+import sys
+import warnings
+
+import numpy as np
+
+__all__ = [
+    "check",
+    "check_type",
+    "check_shape",
+    "check_close",
+    "check_equal",
+    "check_unchanged",
+    "route_warnings_to_stdout",
+]
+
+
+def _show(value, limit: int = 300) -> str:
+    """A short, readable rendering of ``value`` for an error message."""
+    if isinstance(value, np.ndarray):
+        text = np.array2string(value, precision=6, threshold=20, edgeitems=3)
+        text = f"array of shape {value.shape}, dtype {value.dtype}: {text}"
+    else:
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _fail(message: str, hint: str | None):
+    if hint:
+        message = f"{message}\nHint: {hint}"
+    raise AssertionError(message)
+
+
+def check(condition, message: str, hint: str | None = None) -> None:
+    """Fail with ``message`` (and ``hint``) unless ``condition`` is true."""
+    if not bool(condition):
+        _fail(message, hint)
+
+
+def check_type(value, types, what: str, hint: str | None = None) -> None:
+    """Fail unless ``value`` is an instance of ``types`` (a type or tuple of types)."""
+    if not isinstance(value, types):
+        names = types.__name__ if isinstance(types, type) else " or ".join(t.__name__ for t in types)
+        _fail(f"{what} should be a {names}, got {type(value).__name__}: {_show(value)}", hint)
+
+
+def check_shape(value, shape: tuple, what: str, hint: str | None = None) -> None:
+    """Fail unless ``value`` is a NumPy array of exactly ``shape``."""
+    check_type(value, np.ndarray, what, hint="return a NumPy array (np.asarray(...) converts lists).")
+    if value.shape != tuple(shape):
+        _fail(f"{what} should have shape {tuple(shape)}, got shape {value.shape}", hint)
+
+
+def check_close(actual, expected, what: str, *, rtol: float = 1e-7, atol: float = 1e-12,
+                hint: str | None = None) -> None:
+    """Fail unless ``actual`` matches ``expected`` elementwise within tolerance.
+
+    Shapes must agree exactly (no broadcasting), and NaN or infinity in
+    ``actual`` fails unless ``expected`` has it in the same place.
+    """
+    expected_arr = np.asarray(expected, dtype=float)
+    try:
+        actual_arr = np.asarray(actual, dtype=float)
+    except (TypeError, ValueError):
+        _fail(f"{what} should be numeric like {_show(expected)}, got {_show(actual)}", hint)
+    if actual_arr.shape != expected_arr.shape:
+        _fail(f"{what} should have shape {expected_arr.shape}, got shape {actual_arr.shape}: "
+              f"{_show(actual)}", hint)
+    with np.errstate(all="ignore"):
+        ok = np.isclose(actual_arr, expected_arr, rtol=rtol, atol=atol, equal_nan=True)
+    if not np.all(ok):
+        if expected_arr.ndim == 0:
+            _fail(f"{what} should be {_show(expected)}, got {_show(actual)}", hint)
+        bad = tuple(int(i) for i in np.argwhere(~ok)[0])
+        _fail(f"{what} is wrong in {int((~ok).sum())} of {ok.size} entries; first at index {bad}: "
+              f"expected {expected_arr[bad]!r}, got {actual_arr[bad]!r}.\n"
+              f"expected {_show(expected_arr)}\ngot      {_show(actual_arr)}", hint)
+
+
+def check_equal(actual, expected, what: str, hint: str | None = None) -> None:
+    """Fail unless ``actual == expected`` exactly (arrays: same shape, same entries)."""
+    if isinstance(expected, np.ndarray) or isinstance(actual, np.ndarray):
+        same = (np.shape(actual) == np.shape(expected)
+                and bool(np.array_equal(np.asarray(actual), np.asarray(expected))))
+    else:
+        same = type(actual) is type(expected) and actual == expected
+        if not same and isinstance(expected, (int, float)) and isinstance(actual, (int, float, np.number)):
+            same = not isinstance(actual, bool) and actual == expected
+    if not same:
+        _fail(f"{what} should be {_show(expected)}, got {_show(actual)}", hint)
+
+
+def check_unchanged(before: np.ndarray, after: np.ndarray, name: str) -> None:
+    """Fail when the argument ``name`` was modified in place by the function under test."""
+    if not (np.shape(before) == np.shape(after) and np.array_equal(before, after, equal_nan=True)):
+        _fail(f"the function modified its input `{name}` in place",
+              "work on a copy (x = x.copy()) or build a new array instead of assigning into the argument.")
+
+
+def _warning_to_stdout(message, category, filename, lineno, file=None, line=None):
+    sys.stdout.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
+def route_warnings_to_stdout() -> None:
+    """Show Python warnings on stdout, where nbgrader does not count them as failures."""
+    warnings.showwarning = _warning_to_stdout
+
+
+route_warnings_to_stdout()
