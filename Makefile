@@ -14,7 +14,7 @@ start: setup
 
 ## test: set up everything (system packages too), then run every test
 test: sysdeps setup
-	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 setup: $(VENV)/.installed
 
