@@ -53,7 +53,11 @@ class BuildError(Exception):
 @dataclass
 class Chapter:
     name: str          # e.g. "01_neuron"
-    source: Path       # solutions/01_neuron/01_neuron.ipynb
+    source: Path       # <repo>/solutions/01_neuron/01_neuron.ipynb
+
+    @property
+    def repo(self) -> Path:
+        return self.source.parent.parent.parent
 
     @property
     def rel_source(self) -> str:
@@ -211,7 +215,7 @@ def generate_assignments(chapters: list[Chapter], release_dir: Path) -> None:
             _header_notebook(chapter, header)
             config = PyFileConfigLoader(CONFIG.name, path=str(CONFIG.parent)).load_config()
             config.merge(Config({
-                "CourseDirectory": {"release_directory": str(release_dir),
+                "CourseDirectory": {"root": str(chapter.repo), "release_directory": str(release_dir),
                                     "db_url": f"sqlite:///{tmp}/gradebook.db"},
                 "IncludeHeaderFooter": {"header": str(header)},
                 "GenerateAssignment": {"force": True},
@@ -256,8 +260,8 @@ def build(chapters: list[Chapter], release_dir: Path, module_dir: Path) -> list[
     return written
 
 
-def check(chapters: list[Chapter]) -> list[str]:
-    """Build into a temporary folder and list what differs from the committed files."""
+def check(chapters: list[Chapter], repo: Path = REPO) -> list[str]:
+    """Build into a temporary folder and list what differs from the committed files in ``repo``."""
     stale = []
     with tempfile.TemporaryDirectory(prefix="nnbook-check-") as tmp:
         tmp = Path(tmp)
@@ -266,37 +270,37 @@ def check(chapters: list[Chapter]) -> list[str]:
             if fresh.is_dir():
                 continue
             rel = fresh.relative_to(tmp)
-            committed = REPO / rel
+            committed = repo / rel
             if not committed.exists():
                 stale.append(f"{rel}: missing (run `make build`)")
             elif committed.read_bytes() != fresh.read_bytes():
                 stale.append(f"{rel}: out of date (run `make build`)")
         for chapter in chapters:
-            for old in sorted((REPO / "chapters" / chapter.name).rglob("*")):
-                rel = old.relative_to(REPO)
+            for old in sorted((repo / "chapters" / chapter.name).rglob("*")):
+                rel = old.relative_to(repo)
                 if old.is_file() and not (tmp / rel).exists() and ".ipynb_checkpoints" not in old.parts:
                     stale.append(f"{rel}: not generated from solutions/ any more (delete it)")
     return stale
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, repo: Path = REPO) -> int:
     parser = argparse.ArgumentParser(prog="nnbook-build", description=__doc__.split("\n\n")[0])
     parser.add_argument("chapters", nargs="*", help="chapter folders under solutions/ (default: all)")
     parser.add_argument("--check", action="store_true", help="fail if generated files are out of date")
     args = parser.parse_args(argv)
     try:
-        chapters = find_chapters(args.chapters or None)
+        chapters = find_chapters(args.chapters or None, repo)
         if args.check:
-            stale = check(chapters)
+            stale = check(chapters, repo)
             if stale:
                 print("Generated files are out of date:\n  " + "\n  ".join(stale), file=sys.stderr)
                 return 1
             print(f"nnbook-build --check: {len(chapters)} chapter(s) up to date")
             return 0
-        written = build(chapters, REPO / "chapters", REPO / "nnbook")
+        written = build(chapters, repo / "chapters", repo / "nnbook")
         for path in written:
             if path.is_file():
-                print(f"wrote {path.relative_to(REPO)}")
+                print(f"wrote {path.relative_to(repo)}")
         return 0
     except BuildError as e:
         print(f"nnbook-build: {e}", file=sys.stderr)
