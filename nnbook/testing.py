@@ -26,6 +26,9 @@ __all__ = [
     "check_close",
     "check_equal",
     "check_unchanged",
+    "call",
+    "oracle_gradient",
+    "oracle_rel_error",
     "route_warnings_to_stdout",
 ]
 
@@ -110,6 +113,45 @@ def check_unchanged(before: np.ndarray, after: np.ndarray, name: str) -> None:
     if not (np.shape(before) == np.shape(after) and np.array_equal(before, after, equal_nan=True)):
         _fail(f"the function modified its input `{name}` in place",
               "work on a copy (x = x.copy()) or build a new array instead of assigning into the argument.")
+
+
+def call(what: str, fn, *args, hint: str | None = None, **kwargs):
+    """Run learner code ``fn(*args, **kwargs)``; a crash becomes a failure that says what was called.
+
+    ``AssertionError`` and the stub's ``NotImplementedError`` pass through unchanged, so an
+    unsolved exercise still reads as "not implemented" rather than as a wrong answer.
+    """
+    try:
+        return fn(*args, **kwargs)
+    except (AssertionError, NotImplementedError):
+        raise
+    except Exception as e:  # noqa: BLE001 - any crash of learner code is reported, not propagated
+        _fail(f"{what} raised {type(e).__name__}: {e}", hint)
+
+
+def oracle_gradient(f, x, h: float = 1e-5) -> np.ndarray:
+    """Central-difference gradient of the scalar function ``f`` at ``x`` (any shape), one entry at a time.
+
+    An independent oracle for checking analytic gradients: it never modifies ``x`` and calls
+    ``f`` on fresh copies, so ``f`` cannot see the perturbation through aliasing.
+    """
+    x = np.array(x, dtype=float)
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + h
+        f_plus = float(f(x.copy()))
+        x[i] = old - h
+        f_minus = float(f(x.copy()))
+        x[i] = old
+        grad[i] = (f_plus - f_minus) / (2 * h)
+    return grad
+
+
+def oracle_rel_error(a, b) -> float:
+    """Relative error ``|a - b| / (|a| + |b|)`` in the Frobenius norm (0 when both are 0)."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return float(np.linalg.norm(a - b) / max(np.linalg.norm(a) + np.linalg.norm(b), 1e-300))
 
 
 def _warning_to_stdout(message, category, filename, lineno, file=None, line=None):
