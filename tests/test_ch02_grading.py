@@ -1,0 +1,185 @@
+"""Tests of the tests for chapter 02, through the real nbgrader autograder.
+
+The solution must earn full marks, the untouched learner notebook nothing, and
+every typical wrong answer must lose points on its own exercise's test cells.
+"""
+import pytest
+
+from autograde.course import grade_submissions
+from notebooks import graded_test_ids, learner_path, mutant_submissions, read, solution_path, with_cells
+
+CHAPTER = "02_activations"
+
+# The graded test cells of each exercise (default: test_<exercise>).
+TEST_CELLS = {"sigmoid": ["test_sigmoid", "test_sigmoid_stable"]}
+
+# Typical wrong answers, by exercise: (label, replacement for the solution cell).
+MUTANTS = {
+    "step": [
+        ("strict-greater", "def step(z):\n    z = np.asarray(z)\n    return (z > 0).astype(z.dtype)"),
+        ("returns-bool", "def step(z):\n    return np.asarray(z) >= 0"),
+        ("sign", "def step(z):\n    return np.sign(np.asarray(z))"),
+        ("float64-upcast", "def step(z):\n    return (np.asarray(z) >= 0).astype(float)"),
+        ("in-place", "def step(z):\n    z[...] = (z >= 0)\n    return z"),
+    ],
+    "sigmoid": [
+        ("naive-overflow", "def sigmoid(z):\n    return 1 / (1 + np.exp(-np.asarray(z)))"),
+        ("where-evaluates-both",
+         "def sigmoid(z):\n    z = np.asarray(z)\n"
+         "    return np.where(z >= 0, 1 / (1 + np.exp(-z)), np.exp(z) / (1 + np.exp(z)))"),
+        ("exp-ratio-nan", "def sigmoid(z):\n    z = np.asarray(z)\n    return np.exp(z) / (1 + np.exp(z))"),
+        ("one-minus-cancels",
+         "def sigmoid(z):\n    z = np.asarray(z)\n    p = 1 / (1 + np.exp(-np.abs(z)))\n"
+         "    return np.where(z >= 0, p, 1 - p)"),
+        ("clipped", "def sigmoid(z):\n    return 1 / (1 + np.exp(-np.clip(z, -500, 500)))"),
+        ("wrong-sign",
+         "def sigmoid(z):\n    z = np.asarray(z)\n    e = np.exp(-np.abs(z))\n"
+         "    return np.where(z >= 0, e / (1 + e), 1 / (1 + e))"),
+        ("float64-upcast",
+         "def sigmoid(z):\n    z = np.asarray(z, dtype=np.float64)\n    e = np.exp(-np.abs(z))\n"
+         "    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))"),
+    ],
+    "tanh": [
+        ("naive-exp-nan",
+         "def tanh(z):\n    z = np.asarray(z)\n    return (np.exp(z) - np.exp(-z)) / (np.exp(z) + np.exp(-z))"),
+        ("forgot-the-2", "def tanh(z):\n    return 2 * sigmoid(z) - 1"),
+        ("is-sigmoid", "def tanh(z):\n    return sigmoid(z)"),
+        ("float64-upcast", "def tanh(z):\n    return np.tanh(np.asarray(z, dtype=np.float64))"),
+        ("in-place", "def tanh(z):\n    np.tanh(z, out=z)\n    return z"),
+    ],
+    "relu": [
+        ("abs", "def relu(z):\n    return np.abs(np.asarray(z))"),
+        ("in-place", "def relu(z):\n    z[z < 0] = 0\n    return z"),
+        ("returns-mask", "def relu(z):\n    return np.asarray(z) > 0"),
+        ("float64-upcast", "def relu(z):\n    return np.maximum(np.asarray(z, dtype=float), 0.0)"),
+        ("minimum", "def relu(z):\n    return np.minimum(np.asarray(z), 0)"),
+    ],
+    "leaky_relu": [
+        ("ignores-alpha", "def leaky_relu(z, alpha=0.01):\n    z = np.asarray(z)\n    return np.where(z > 0, z, 0.01 * z)"),
+        ("alpha-on-wrong-side",
+         "def leaky_relu(z, alpha=0.01):\n    z = np.asarray(z)\n    return np.where(z > 0, alpha * z, z)"),
+        ("plain-relu", "def leaky_relu(z, alpha=0.01):\n    return np.maximum(np.asarray(z), 0)"),
+        ("in-place", "def leaky_relu(z, alpha=0.01):\n    z[z < 0] *= alpha\n    return z"),
+        ("float64-upcast",
+         "def leaky_relu(z, alpha=0.01):\n    z = np.asarray(z, dtype=float)\n    return np.where(z > 0, z, alpha * z)"),
+    ],
+    "sigmoid_grad": [
+        ("plus-instead-of-minus", "def sigmoid_grad(z):\n    s = sigmoid(z)\n    return s * (1 + s)"),
+        ("formula-on-input", "def sigmoid_grad(z):\n    z = np.asarray(z)\n    return z * (1 - z)"),
+        ("returns-sigmoid", "def sigmoid_grad(z):\n    return sigmoid(z)"),
+        ("naive-nan", "def sigmoid_grad(z):\n    z = np.asarray(z)\n    return np.exp(-z) / (1 + np.exp(-z)) ** 2"),
+        ("float64-upcast", "def sigmoid_grad(z):\n    s = sigmoid(np.asarray(z, dtype=float))\n    return s * (1 - s)"),
+    ],
+    "tanh_grad": [
+        ("one-minus-tanh", "def tanh_grad(z):\n    return 1 - tanh(z)"),
+        ("formula-on-input", "def tanh_grad(z):\n    z = np.asarray(z)\n    return 1 - z ** 2"),
+        ("tanh-squared", "def tanh_grad(z):\n    return tanh(z) ** 2"),
+        ("float64-upcast", "def tanh_grad(z):\n    return 1 - np.tanh(np.asarray(z, dtype=float)) ** 2"),
+    ],
+    "relu_grad": [
+        ("one-at-zero", "def relu_grad(z):\n    z = np.asarray(z)\n    return (z >= 0).astype(z.dtype)"),
+        ("returns-bool", "def relu_grad(z):\n    return np.asarray(z) > 0"),
+        ("sign", "def relu_grad(z):\n    return np.sign(np.asarray(z))"),
+        ("returns-relu", "def relu_grad(z):\n    return np.maximum(np.asarray(z), 0)"),
+        ("float64-upcast", "def relu_grad(z):\n    return (np.asarray(z) > 0).astype(float)"),
+    ],
+    "leaky_relu_grad": [
+        ("ignores-alpha",
+         "def leaky_relu_grad(z, alpha=0.01):\n    z = np.asarray(z)\n    return np.where(z > 0, 1.0, 0.01).astype(z.dtype)"),
+        ("zero-on-negative-side",
+         "def leaky_relu_grad(z, alpha=0.01):\n    z = np.asarray(z)\n    return (z > 0).astype(z.dtype)"),
+        ("one-at-zero",
+         "def leaky_relu_grad(z, alpha=0.01):\n    z = np.asarray(z)\n    return np.where(z >= 0, 1.0, alpha).astype(z.dtype)"),
+        ("float64-upcast", "def leaky_relu_grad(z, alpha=0.01):\n    return np.where(np.asarray(z) > 0, 1.0, alpha)"),
+        ("alpha-on-wrong-side",
+         "def leaky_relu_grad(z, alpha=0.01):\n    z = np.asarray(z)\n    return np.where(z > 0, alpha, 1.0).astype(z.dtype)"),
+    ],
+}
+
+# A correct answer whose intermediate step makes NumPy warn on stderr.
+WARNING_BUT_CORRECT = '''
+def relu(z):
+    scale = np.float64(1.0) / np.float64(0.0)   # RuntimeWarning: divide by zero (then unused)
+    return np.maximum(np.asarray(z), 0)
+'''
+
+# Another correct, stable sigmoid (masks instead of np.where; no helper): it must get full marks too.
+MASKED_SIGMOID = '''
+def sigmoid(z):
+    z = np.asarray(z)
+    if not np.issubdtype(z.dtype, np.floating):
+        z = z.astype(np.float64)
+    out = np.empty_like(z)
+    pos = z >= 0
+    out[pos] = 1 / (1 + np.exp(-z[pos]))
+    ez = np.exp(z[~pos])
+    out[~pos] = ez / (1 + ez)
+    return out
+'''
+
+
+def _cells_of(exercise):
+    return TEST_CELLS.get(exercise, [f"test_{exercise}"])
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    solution = read(solution_path(CHAPTER))
+    subs = {"solution": solution_path(CHAPTER), "learner": learner_path(CHAPTER),
+            "warns": with_cells(solution, {"relu": WARNING_BUT_CORRECT}),
+            "masked-sigmoid": with_cells(solution, {"sigmoid": MASKED_SIGMOID})}
+    subs.update(mutant_submissions(CHAPTER, MUTANTS))
+    return grade_submissions(CHAPTER, subs, tmp_path_factory.mktemp("course"))
+
+
+def test_every_exercise_has_mutants():
+    solution = read(solution_path(CHAPTER))
+    exercises = {c.metadata["nbgrader"]["grade_id"] for c in solution.cells
+                 if c.metadata.get("nbgrader", {}).get("solution")}
+    assert exercises == set(MUTANTS), f"exercises without wrong answers to test: {exercises ^ set(MUTANTS)}"
+    assert len(exercises) >= 5
+    assert all(len(v) >= 3 for v in MUTANTS.values())
+    tests = set(graded_test_ids(solution))
+    assert {t for e in exercises for t in _cells_of(e)} == tests, "every graded test cell belongs to one exercise"
+
+
+def test_solution_gets_full_marks(graded):
+    result = graded["solution"]
+    assert len(result.cells) == len(graded_test_ids(read(solution_path(CHAPTER)))) == 10
+    failed = {g: c.errors for g, c in result.cells.items() if c.score < c.max_score}
+    assert not failed, f"the solution lost points: {failed}"
+    assert result.total == result.max_total == 18
+
+
+def test_solution_graded_without_problems(graded):
+    # sigmoid has two test cells (values, stability): the grader must keep them in their released order.
+    assert graded["solution"].problem is None, graded["solution"].problem
+
+
+def test_learner_notebook_scores_zero_with_stub_errors(graded):
+    result = graded["learner"]
+    assert result.total == 0, {g: c.score for g, c in result.cells.items()}
+    for gid, cell in result.cells.items():
+        assert cell.errors and all(e.startswith("NotImplementedError") for e in cell.errors), (gid, cell.errors)
+
+
+def test_warning_on_stderr_does_not_cost_points(graded):
+    result = graded["warns"]
+    assert result.total == result.max_total, {g: c.errors for g, c in result.cells.items()}
+    assert "divide by zero" in result.cells["test_relu"].stdout
+
+
+def test_other_correct_sigmoid_gets_full_marks(graded):
+    result = graded["masked-sigmoid"]
+    assert result.total == result.max_total, {g: c.errors for g, c in result.cells.items() if c.errors}
+
+
+@pytest.mark.parametrize("student", [f"{g}--{label}" for g, variants in MUTANTS.items() for label, _ in variants])
+def test_wrong_answer_loses_points(graded, student):
+    exercise = student.split("--")[0]
+    cells = [graded[student].cells[t] for t in _cells_of(exercise)]
+    lost = [c for c in cells if c.score < c.max_score]
+    assert lost, f"{student} kept all points of {_cells_of(exercise)}"
+    for cell in lost:
+        assert cell.errors and all(e.startswith("AssertionError") for e in cell.errors), (
+            f"{student} should fail {cell.grade_id} with a teaching AssertionError, got {cell.errors}")
