@@ -137,7 +137,21 @@ def read_results(root: Path, chapter: str, students: list[str]) -> dict[str, Not
 
 def grade_submissions(chapter: str, submissions: dict, workdir: Path,
                       extra_config: dict | None = None) -> dict[str, NotebookResult]:
-    """Autograde ``submissions`` ({student: notebook node, path or raw bytes}) with the real nbgrader."""
+    """Autograde ``submissions`` ({student: notebook node, path or raw bytes}) through the class pipeline.
+
+    The learners' code runs in sandboxed kernels and the graded test cells in a trusted
+    judge (``autograde.pipeline``); nbgrader's own autograde then scores the recorded
+    outputs in its gradebook (``workdir/course/gradebook.db``). Learners are graded in
+    parallel on all cores.
+    """
+    from .pipeline import grade_submissions as _grade
+
+    return _grade(chapter, submissions, Path(workdir), extra_config=extra_config)
+
+
+def grade_submissions_stock(chapter: str, submissions: dict, workdir: Path,
+                            extra_config: dict | None = None) -> dict[str, NotebookResult]:
+    """The same with stock nbgrader (one kernel per notebook, in this process): the benchmark's baseline."""
     root = Path(workdir)
     api = prepare_course(root, chapter, extra_config)
     for student, notebook in submissions.items():

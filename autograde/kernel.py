@@ -1,0 +1,330 @@
+"""The learner-side kernel: runs *inside* the sandbox, speaks :mod:`wire` over a socket.
+
+Started once per grading slot as a *zygote*: it imports NumPy, Matplotlib,
+ipywidgets and IPython and builds an (unused) IPython shell, then waits. For
+every learner notebook the judge asks it to ``fork``: the child gets a fresh
+socket (passed to the judge with SCM_RIGHTS), its own session, resource limits
+and working directory, and runs that learner's cells -- so a learner costs a
+``fork()``, not a Python start-up. The zygote itself never runs learner code and
+is not dumpable (a child cannot ptrace it or write to its memory).
+
+Child operations: ``run`` a cell (IPython semantics: magics, last expression),
+``get`` a global, ``call`` / ``attr`` / ``item`` / ``iter`` / ``next`` / ``len``
+on a global or on a handle. Results go back as plain data via :func:`wire.encode`;
+anything else stays here as a handle. Arguments arrive pickled (they come from
+the trusted judge); after a call the (possibly mutated) arguments are sent back
+so that in-place changes become visible to the judge.
+
+Standard library, NumPy and IPython only: the ``autograde`` package is not
+visible in the sandbox.
+"""
+import os
+import pickle
+import signal
+import socket
+import sys
+import traceback
+
+import wire  # copied next to this file in the sandbox
+
+# Bound at import: learner code that patches builtins later cannot change what this module uses.
+from builtins import (abs, all, any, bool, dict, enumerate, getattr, hasattr, isinstance, iter, len,  # noqa: E402,A004
+                      list, max, min, next, repr, setattr, str, tuple, type)
+
+MAX_TEXT = 64 * 1024           # captured output per request
+MAX_LINE = 2000
+
+
+class Capture:
+    """A bounded text sink standing in for sys.stdout / sys.stderr."""
+
+    def __init__(self):
+        self.parts, self.size, self.dropped = [], 0, 0
+        self.encoding, self.errors = "utf-8", "replace"
+
+    def write(self, s):
+        s = str(s)
+        room = MAX_TEXT - self.size
+        if room > 0:
+            self.parts.append(s[:room])
+            self.size += min(len(s), room)
+        self.dropped += max(0, len(s) - max(room, 0))
+        return len(s)
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return False
+
+    def writable(self):
+        return True
+
+    def fileno(self):
+        raise OSError("captured stream has no file descriptor")
+
+    def text(self):
+        lines = []
+        for line in "".join(self.parts).split("\n"):
+            if len(line) > MAX_LINE:
+                line = line[:MAX_LINE] + f" ... [{len(line) - MAX_LINE} more characters not shown]"
+            lines.append(line)
+        text = "\n".join(lines)
+        if self.dropped:
+            text += f"\n... [output limit: {self.dropped} more characters not shown]\n"
+        return text
+
+
+def warm_up():
+    os.environ.setdefault("MPLBACKEND", "agg")
+    import numpy  # noqa: F401
+    try:
+        import matplotlib
+        matplotlib.use("agg")
+        import matplotlib.pyplot  # noqa: F401
+    except Exception:  # noqa: BLE001
+        pass
+    try:
+        import ipywidgets  # noqa: F401
+    except Exception:  # noqa: BLE001
+        pass
+    from IPython.core.interactiveshell import InteractiveShell
+    shell = InteractiveShell.instance(colors="NoColor")
+    shell.history_manager.enabled = False
+    return shell
+
+
+# ----------------------------------------------------------------------------- child
+class Child:
+    def __init__(self, sock, shell):
+        self.sock, self.shell = sock, shell
+        self.handles, self.next_id = {}, 1
+
+    def handle_of(self, value):
+        hid = self.next_id
+        self.next_id += 1
+        self.handles[hid] = value
+        try:
+            r = repr(value)[:200]
+        except Exception:  # noqa: BLE001
+            r = f"<{type(value).__name__}>"
+        return {"H": hid, "r": r}
+
+    def resolve(self, target):
+        if "handle" in target:
+            return self.handles[target["handle"]]
+        name = target["name"]
+        ns = self.shell.user_ns
+        if name not in ns:
+            raise NameError(f"name '{name}' is not defined")
+        return ns[name]
+
+    def loads(self, blob):
+        handles, resolve = self.handles, self.resolve
+
+        class U(pickle.Unpickler):
+            def persistent_load(self, pid):
+                if pid[0] == "H":
+                    return handles[pid[1]]
+                return resolve({"name": pid[1]})
+        import io
+        return U(io.BytesIO(blob)).load()
+
+    def reply(self, header, value=None, has_value=False, copyback=None):
+        blobs = []
+        if has_value:
+            header["value"] = wire.encode(value, blobs, self.handle_of)
+        if copyback is not None:
+            header["copyback"] = copyback(blobs)
+        wire.send(self.sock, header, blobs)
+
+    def serve(self):
+        while True:
+            try:
+                header, blobs = wire.recv(self.sock)
+            except EOFError:
+                os._exit(0)
+            op = header.get("op")
+            out, err = Capture(), Capture()
+            old = sys.stdout, sys.stderr
+            sys.stdout, sys.stderr = out, err
+            result, has_value, copyback, error = None, False, None, None
+            try:
+                if op == "run":
+                    res = self.shell.run_cell(header["source"], store_history=False, silent=False)
+                    exc = res.error_before_exec or res.error_in_exec
+                    if exc is not None:
+                        error = exc
+                elif op == "get":
+                    result, has_value = self.resolve(header["target"]), True
+                elif op == "call":
+                    fn = self.resolve(header["target"])
+                    args, kwargs = self.loads(blobs[0]) if blobs else ((), {})
+                    result, has_value = fn(*args, **kwargs), True
+                    copyback = self.make_copyback(args, kwargs)
+                elif op == "attr":
+                    result, has_value = getattr(self.resolve(header["target"]), header["name"]), True
+                elif op == "setattr":
+                    setattr(self.resolve(header["target"]), header["name"], self.loads(blobs[0]))
+                elif op == "item":
+                    result, has_value = self.resolve(header["target"])[self.loads(blobs[0])], True
+                elif op == "setitem":
+                    key, value = self.loads(blobs[0])
+                    self.resolve(header["target"])[key] = value
+                elif op == "iter":
+                    result, has_value = iter(self.resolve(header["target"])), True
+                elif op == "next":
+                    result, has_value = next(self.resolve(header["target"])), True
+                elif op == "len":
+                    result, has_value = len(self.resolve(header["target"])), True
+                elif op == "release":
+                    self.handles.pop(header["target"].get("handle"), None)
+                else:
+                    raise ValueError(f"unknown op {op!r}")
+            except BaseException as e:  # noqa: BLE001 - everything is reported to the judge
+                error = e
+            finally:
+                sys.stdout, sys.stderr = old
+            reply = {"ok": error is None, "stdout": out.text(), "stderr": err.text()}
+            if error is not None:
+                reply["ename"] = type(error).__name__
+                try:
+                    reply["evalue"] = str(error)[:5000]
+                except Exception:  # noqa: BLE001
+                    reply["evalue"] = "<unprintable>"
+                reply["traceback"] = "".join(traceback.format_exception(error))[-8000:] \
+                    if op != "run" else ""
+                has_value = False
+                copyback = None
+            try:
+                self.reply(reply, result, has_value, copyback)
+            except (BrokenPipeError, ConnectionResetError):
+                os._exit(0)
+            except BaseException as e:  # noqa: BLE001 - e.g. a __repr__ that raises
+                wire.send(self.sock, {"ok": False, "ename": type(e).__name__, "evalue": str(e)[:2000],
+                                      "stdout": out.text(), "stderr": err.text()})
+
+    def make_copyback(self, args, kwargs):
+        import numpy as np
+
+        def mutable(v):
+            return isinstance(v, (np.ndarray, list, dict, np.random.Generator))
+
+        def build(blobs):
+            def enc(v):
+                if isinstance(v, np.random.Generator):
+                    return {"G": wire.encode(v.bit_generator.state, blobs, self.handle_of)}
+                return wire.encode(v, blobs, self.handle_of)
+            return {"args": [[i, enc(a)] for i, a in enumerate(args) if mutable(a)],
+                    "kwargs": [[k, enc(a)] for k, a in kwargs.items() if mutable(a)]}
+        return build
+
+
+# ----------------------------------------------------------------------------- zygote
+def kill_others():
+    """Kill every process of this sandbox except pid 1 (bwrap) and the zygote itself."""
+    me = os.getpid()
+    for _ in range(3):
+        victims = []
+        for name in os.listdir("/proc"):
+            if name.isdigit() and int(name) not in (1, me):
+                victims.append(int(name))
+        if not victims:
+            return
+        for pid in victims:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        for pid in victims:
+            try:
+                os.waitpid(pid, 0)
+            except OSError:
+                pass
+
+
+def wipe(path):
+    import shutil
+    for name in os.listdir(path):
+        p = os.path.join(path, name)
+        try:
+            if os.path.isdir(p) and not os.path.islink(p):
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                os.unlink(p)
+        except OSError:
+            pass
+
+
+def main():
+    sock = socket.socket(fileno=int(sys.argv[1]))
+    sandboxed = os.environ.get("NNBOOK_SANDBOXED") == "1"
+    try:
+        import ctypes
+        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)     # PR_SET_DUMPABLE = 0
+    except Exception:  # noqa: BLE001
+        pass
+    blocked = os.environ.get("NNBOOK_BLOCK_MODULE")
+    if blocked:   # belt and braces: the sandbox does not contain the module in the first place
+        import importlib.abc
+
+        class Block(importlib.abc.MetaPathFinder):
+            def find_spec(self, fullname, path=None, target=None):
+                if fullname == blocked or fullname.startswith(blocked + "."):
+                    raise ModuleNotFoundError(f"No module named '{fullname}'")
+                return None
+        sys.meta_path.insert(0, Block())
+    shell = warm_up()
+    wire.send(sock, {"op": "ready", "pid": os.getpid()})
+    while True:
+        try:
+            header, _ = wire.recv(sock)
+        except EOFError:
+            break
+        op = header.get("op")
+        if op == "fork":
+            parent_end, child_end = socket.socketpair()
+            pid = os.fork()
+            if pid == 0:
+                sock.close()
+                parent_end.close()
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                os.setsid()
+                import resource
+                for name, value in header.get("limits", {}).items():
+                    lim = getattr(resource, name)
+                    try:
+                        resource.setrlimit(lim, (value, value))
+                    except (ValueError, OSError):
+                        pass
+                os.chdir(header["cwd"])
+                os.environ["HOME"] = header["cwd"]
+                sys.path.insert(0, header["cwd"])
+                Child(child_end, shell).serve()
+                os._exit(0)
+            child_end.close()
+            socket.send_fds(sock, [wire.json.dumps({"pid": pid}).encode()], [parent_end.fileno()])
+            parent_end.close()
+        elif op == "clean":
+            if sandboxed:
+                kill_others()
+            else:
+                pid = header.get("pid")
+                if pid:
+                    try:
+                        os.killpg(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+                    try:
+                        os.waitpid(pid, 0)
+                    except OSError:
+                        pass
+            for d in header.get("wipe", []):
+                wipe(d)
+            wire.send(sock, {"ok": True})
+        elif op == "exit":
+            break
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,180 @@
+"""The wire format between the trusted judge and an untrusted learner kernel.
+
+Frames: a 4-byte big-endian header length, a JSON header, then the binary
+blobs the header lists (each preceded by an 8-byte length).
+
+Values coming *from* the learner are only ever decoded by :func:`decode`:
+tagged JSON plus ``np.load(..., allow_pickle=False)`` -- nothing is unpickled,
+nothing learner-defined is instantiated. Supported plain data: None, bool,
+int, float, complex, str, bytes, NumPy scalars and arrays (non-object dtypes),
+and lists / tuples / dicts of those. Anything else stays in the kernel and
+comes back as a handle ``{"H": id}`` that the judge wraps in a proxy.
+
+This module is also copied into the sandbox (the kernel side uses
+:func:`encode`), so it imports nothing outside the standard library and NumPy.
+"""
+from __future__ import annotations
+
+import io
+import json
+import struct
+
+import numpy as np
+
+# Bound at import: learner code that patches builtins later cannot change what this module uses.
+from builtins import (abs, all, any, bool, dict, enumerate, getattr, hasattr, isinstance, iter, len,  # noqa: E402,A004
+                      list, max, min, next, repr, setattr, str, tuple, type)
+
+MAX_FRAME = 256 * 1024 * 1024      # a kernel cannot make the judge read more than this per message
+MAX_DEPTH = 64
+MAX_ITEMS = 1_000_000
+
+
+class WireError(Exception):
+    """The other side sent something that is not a valid frame."""
+
+
+# ----------------------------------------------------------------------------- framing
+def _read_exact(sock, n: int) -> bytes:
+    chunks = []
+    while n:
+        chunk = sock.recv(min(n, 1 << 20))
+        if not chunk:
+            raise EOFError("channel closed")
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def send(sock, header: dict, blobs: list[bytes] = ()) -> None:
+    header = dict(header, nblobs=len(blobs))
+    data = json.dumps(header, allow_nan=True).encode()
+    parts = [struct.pack(">I", len(data)), data]
+    for b in blobs:
+        parts += [struct.pack(">Q", len(b)), b]
+    sock.sendall(b"".join(parts))
+
+
+def recv(sock) -> tuple[dict, list[bytes]]:
+    (n,) = struct.unpack(">I", _read_exact(sock, 4))
+    if n > MAX_FRAME:
+        raise WireError(f"header of {n} bytes is too large")
+    try:
+        header = json.loads(_read_exact(sock, n))
+    except ValueError as e:
+        raise WireError(f"header is not JSON: {e}") from None
+    if not isinstance(header, dict):
+        raise WireError("header is not an object")
+    nblobs = header.get("nblobs", 0)
+    if not isinstance(nblobs, int) or not 0 <= nblobs <= MAX_ITEMS:
+        raise WireError("bad blob count")
+    blobs, total = [], n
+    for _ in range(nblobs):
+        (m,) = struct.unpack(">Q", _read_exact(sock, 8))
+        total += m
+        if total > MAX_FRAME:
+            raise WireError(f"message larger than {MAX_FRAME} bytes")
+        blobs.append(_read_exact(sock, m))
+    return header, blobs
+
+
+# ----------------------------------------------------------------------------- values
+def encode(value, blobs: list[bytes], handle_of) -> object:
+    """Plain data as tagged JSON (arrays into ``blobs``); anything else as ``handle_of(value)``."""
+    return _enc(value, blobs, handle_of, 0)
+
+
+def _npy(arr) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, arr, allow_pickle=False)
+    return buf.getvalue()
+
+
+def _enc(v, blobs, handle_of, depth):
+    if depth > MAX_DEPTH:
+        return handle_of(v)
+    t = type(v)
+    if v is None or t is bool or t is str:
+        return v
+    if t is int:
+        return v if abs(v) < 2 ** 53 else {"I": str(v)}
+    if t is float:
+        return {"F": repr(v)}
+    if t is complex:
+        return {"C": [repr(v.real), repr(v.imag)]}
+    if t is bytes:
+        blobs.append(v)
+        return {"B": len(blobs) - 1}
+    if isinstance(v, np.generic) and not isinstance(v, np.object_):
+        blobs.append(_npy(np.asarray(v)))
+        return {"S": len(blobs) - 1}
+    if isinstance(v, np.ndarray) and v.dtype != object and not v.dtype.hasobject:
+        blobs.append(_npy(np.asarray(v)))
+        return {"A": len(blobs) - 1}
+    if t is list or t is tuple:
+        return {"L" if t is list else "T": [_enc(x, blobs, handle_of, depth + 1) for x in v]}
+    if isinstance(v, tuple) and hasattr(v, "_fields"):            # namedtuple: as a plain tuple
+        return {"T": [_enc(x, blobs, handle_of, depth + 1) for x in tuple(v)]}
+    if t is dict and all(type(k) in (str, int, bool, float) or k is None for k in v):
+        return {"D": [[_enc(k, blobs, handle_of, depth + 1), _enc(x, blobs, handle_of, depth + 1)]
+                      for k, x in v.items()]}
+    return handle_of(v)
+
+
+def decode(obj, blobs: list[bytes], make_handle, _depth: int = 0, _count: list | None = None):
+    """Rebuild plain data from :func:`encode`'s output; never unpickles, never trusts types."""
+    count = _count if _count is not None else [0]
+    count[0] += 1
+    if count[0] > MAX_ITEMS or _depth > MAX_DEPTH + 2:
+        raise WireError("value too large or too deeply nested")
+    if obj is None or type(obj) in (bool, str, int, float):
+        return obj
+    if type(obj) is not dict or len(obj) not in (1, 2):
+        raise WireError(f"unexpected value {type(obj).__name__}")
+    tag = next(iter(obj))
+    arg = obj[tag]
+    rec = lambda x: decode(x, blobs, make_handle, _depth + 1, count)  # noqa: E731
+    if tag == "F":
+        return float(str(arg))
+    if tag == "I":
+        return int(str(arg))
+    if tag == "C":
+        return complex(float(str(arg[0])), float(str(arg[1])))
+    if tag in ("B", "S", "A"):
+        if type(arg) is not int or not 0 <= arg < len(blobs):
+            raise WireError("bad blob index")
+        if tag == "B":
+            return bytes(blobs[arg])
+        try:
+            arr = np.load(io.BytesIO(blobs[arg]), allow_pickle=False)
+        except Exception as e:   # noqa: BLE001 - any malformed payload is the sender's fault
+            raise WireError(f"bad array payload: {e}") from None
+        if type(arr) is not np.ndarray:
+            raise WireError("payload is not an array")
+        return arr[()] if tag == "S" else arr
+    if tag in ("L", "T"):
+        if type(arg) is not list:
+            raise WireError("bad sequence")
+        items = [rec(x) for x in arg]
+        return items if tag == "L" else tuple(items)
+    if tag == "D":
+        if type(arg) is not list:
+            raise WireError("bad dict")
+        out = {}
+        for pair in arg:
+            if type(pair) is not list or len(pair) != 2:
+                raise WireError("bad dict item")
+            key = rec(pair[0])
+            try:
+                hash(key)
+            except TypeError:
+                raise WireError("unhashable dict key") from None
+            out[key] = rec(pair[1])
+        return out
+    if tag == "H":
+        if type(arg) is not int:
+            raise WireError("bad handle")
+        return make_handle(arg, str(obj.get("r", ""))[:200])
+    if tag == "G":      # the state of a numpy Generator's bit generator, for copy-back
+        return ("__rng_state__", rec(arg))
+    raise WireError(f"unknown tag {tag!r}")

@@ -1,0 +1,215 @@
+"""The class-grading pipeline (``nnbook-grade``) on a demo class of chapter 01, end to end.
+
+One graded class run (real bubblewrap sandboxes, real nbgrader gradebook, autograde
+and generate_feedback) holds every fault, tamper and isolation case; the tests
+below read its results. A second, serial run of a few learners checks that
+re-grading is safe and that parallel and serial runs agree.
+"""
+import csv
+import json
+import sqlite3
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograde import cli, demo_class, judge, sandbox
+from autograde.pipeline import grade_chapter
+from notebooks import read, solution_path, with_cells
+
+CHAPTER = "01_neuron"
+REPO = Path(__file__).resolve().parent.parent
+FULL = 12.0
+
+pytestmark = pytest.mark.slow
+
+
+def probe_cell(out: Path) -> str:
+    """Learner code that tries to reach what it must not; prints BLOCKED/LEAK per attempt."""
+    targets = {
+        "gradebook": out / "course" / "gradebook.db",
+        "solutions": REPO / "solutions" / CHAPTER / f"{CHAPTER}.ipynb",
+        "course source": out / "course" / "source" / CHAPTER / f"{CHAPTER}.ipynb",
+        "other learner (course)": out / "course" / "submitted" / "correct-000" / CHAPTER / f"{CHAPTER}.ipynb",
+        "other learner (upload)": out / "demo" / "submitted" / "correct-000" / CHAPTER / f"{CHAPTER}.ipynb",
+        "reference module file": REPO / "nnbook" / "neuron.py",
+    }
+    lines = ["import socket, importlib"]
+    for what, path in targets.items():
+        lines += [f"try:\n    open({str(path)!r}, 'rb').read(10)\n    print('LEAK {what}')",
+                  f"except OSError:\n    print('BLOCKED {what}')"]
+    lines += ["try:\n    socket.create_connection(('1.1.1.1', 80), timeout=3)\n    print('LEAK network')",
+              "except OSError:\n    print('BLOCKED network')",
+              "try:\n    importlib.import_module('nnbook.neuron')\n    print('LEAK reference module')",
+              "except ImportError:\n    print('BLOCKED reference module')",
+              "import nnbook.testing\nprint('OK nnbook.testing importable')"]
+    return "\n".join(lines)
+
+
+WRONG_WEIGHTED_SUM = "def weighted_sum(x, w, b):\n    return float(np.dot(w, x))"     # forgets the bias
+NUMPY_PATCH = ("import numpy as np, builtins\nnp.allclose = lambda *a, **k: True\n"
+               "np.isclose = lambda a, b, **k: np.ones(np.broadcast(np.asarray(a), np.asarray(b)).shape, bool)\n"
+               "np.array_equal = lambda *a, **k: True\nbuiltins.isinstance = lambda *a: True")
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    out = tmp_path_factory.mktemp("class")
+    demo = out / "demo"
+    manifest = demo_class.build(CHAPTER, 30, demo)
+    sub = demo / "submitted"
+    solution = read(solution_path(CHAPTER))
+    # extra learners: isolation probe, and a wrong answer that also attacks NumPy and builtins
+    nb = with_cells(solution, {})
+    nb.cells.insert(5, nbformat.v4.new_code_cell(probe_cell(out)))
+    (sub / "probe" / CHAPTER).mkdir(parents=True)
+    nbformat.write(nb, sub / "probe" / CHAPTER / f"{CHAPTER}.ipynb")
+    nb = with_cells(solution, {"weighted_sum": WRONG_WEIGHTED_SUM})
+    nb.cells.insert(3, nbformat.v4.new_code_cell(NUMPY_PATCH))
+    (sub / "wrong-plus-hack" / CHAPTER).mkdir(parents=True)
+    nbformat.write(nb, sub / "wrong-plus-hack" / CHAPTER / f"{CHAPTER}.ipynb")
+    nb = with_cells(solution, {"weighted_sum": WRONG_WEIGHTED_SUM})
+    (sub / "wrong-plain" / CHAPTER).mkdir(parents=True)
+    nbformat.write(nb, sub / "wrong-plain" / CHAPTER / f"{CHAPTER}.ipynb")
+    assert cli.main([str(demo), CHAPTER, "-o", str(out), "-j", "2", "--cell-timeout", "4",
+                     "--notebook-timeout", "60", "-q"]) == 0
+    with open(out / "grades.csv") as f:
+        rows = {r["learner"]: r for r in csv.DictReader(f)}
+    return {"out": out, "manifest": manifest, "rows": rows}
+
+
+def _cells(graded, learner):
+    row = graded["rows"][learner]
+    return {k.split(":", 1)[1]: float(v) for k, v in row.items()
+            if k.startswith(CHAPTER + ":test_")}
+
+
+def test_every_learner_is_in_the_gradebook_csv(graded):
+    learners = set(graded["manifest"]["learners"]) | {"probe", "wrong-plus-hack", "wrong-plain"}
+    assert set(graded["rows"]) == learners
+    with sqlite3.connect(graded["out"] / "course" / "gradebook.db") as db:
+        subs = db.execute("select count(*) from submitted_assignment").fetchone()[0]
+        dup = db.execute("select count(*) from (select notebook_id, cell_id, count(*) c from grade "
+                         "group by notebook_id, cell_id having c > 1)").fetchone()[0]
+    assert subs == len(learners) and dup == 0
+
+
+@pytest.mark.parametrize("kind", ["fault", "hack", "correct", "blank"])
+def test_exact_scores_from_the_manifest(graded, kind):
+    checked = 0
+    for learner, info in graded["manifest"]["learners"].items():
+        if not learner.startswith(kind):
+            continue
+        got = _cells(graded, learner)
+        for gid, expected in info["expected"].items():
+            if expected is not None:
+                assert got[gid] == expected, f"{learner} ({info['description']}): {gid} got {got[gid]}, " \
+                                             f"expected {expected}; problems: {graded['rows'][learner]['problems']}"
+                checked += 1
+    assert checked >= 6
+
+
+def test_solution_in_markdown_loses_exactly_its_exercise_and_its_users(graded):
+    # weighted_sum (2 points) is gone, and perceptron (2 points) calls it
+    assert float(graded["rows"]["fault-solution-to-markdown"]["total"]) == FULL - 4
+
+
+def test_wrong_answers_lose_points_on_their_exercise(graded):
+    wrong = [l for l in graded["manifest"]["learners"] if l.startswith("wrong-")]
+    assert len(wrong) >= 3
+    for learner in wrong:
+        gid = "test_" + learner.split("-")[1]
+        assert _cells(graded, learner)[gid] == 0, learner
+
+
+def test_tampering_earns_nothing(graded):
+    assert _cells(graded, "wrong-plus-hack") == _cells(graded, "wrong-plain")
+    assert float(graded["rows"]["wrong-plain"]["total"]) == FULL - 4
+
+
+def test_faults_are_explained(graded):
+    rows = graded["rows"]
+    expect = {
+        "fault-invalid-json": "not a valid notebook", "fault-empty-folder": "empty",
+        "fault-renamed": "my_work.ipynb", "fault-extra-notebook": "scratch.ipynb",
+        "fault-endless-loop": "stopped after", "fault-memory-bomb": "MemoryError",
+        "fault-output-flood": "output limit", "fault-os-exit": "kernel died", "fault-segfault": "kernel died",
+        "fault-test-deleted": "deleted", "fault-test-moved-first": "moved",
+        "fault-test-to-markdown": "changed to markdown", "fault-duplicate-ids": "more than once",
+    }
+    for learner, words in expect.items():
+        assert words in rows[learner]["problems"], (learner, rows[learner]["problems"])
+    summary = (graded["out"] / "summary.txt").read_text()
+    assert "fault-endless-loop" in summary and "stopped after" in summary
+
+
+def test_isolation(graded):
+    nb = nbformat.read(graded["out"] / "course" / "autograded" / "probe" / CHAPTER / f"{CHAPTER}.ipynb",
+                       as_version=4)
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "LEAK" not in text, text
+    for what in ("gradebook", "solutions", "course source", "other learner (course)", "other learner (upload)",
+                 "reference module file", "network", "reference module"):
+        assert f"BLOCKED {what}" in text, (what, text)
+    assert "OK nnbook.testing importable" in text
+    assert float(graded["rows"]["probe"]["total"]) == FULL
+
+
+def test_feedback_pages(graded):
+    fb = graded["out"] / "feedback"
+    for learner in graded["rows"]:
+        page = fb / learner / f"{CHAPTER}.html"
+        assert page.exists(), learner
+        html = page.read_text()
+        assert "BEGIN HIDDEN TESTS" not in html and "default_rng(101)" not in html, learner
+        assert page.stat().st_size < 2_000_000, (learner, page.stat().st_size)
+    html = (fb / "wrong-plain" / f"{CHAPTER}.html").read_text()
+    assert "should be 2.0, got 3.0" in html            # the visible test's teaching message
+    assert "Grader&#39;s notes" in (fb / "fault-os-exit" / f"{CHAPTER}.html").read_text() or \
+        "Grader's notes" in (fb / "fault-os-exit" / f"{CHAPTER}.html").read_text()
+
+
+def test_regrading_serially_gives_the_same_result(graded):
+    out = graded["out"]
+    subset = ["correct-000", "fault-os-exit", "hack-numpy-patch", "wrong-plain", "fault-empty-folder"]
+    res = grade_chapter(CHAPTER, out / "demo" / "submitted", out, jobs=1, learners=subset,
+                        limits=sandbox.Limits(cell_timeout=4, notebook_timeout=60), progress=False)
+    for learner in subset:
+        got = {g: c.score for g, c in res.results[learner].cells.items()}
+        assert got == _cells(graded, learner), learner
+    with sqlite3.connect(out / "course" / "gradebook.db") as db:
+        assert db.execute("select count(*) from submitted_assignment").fetchone()[0] == len(graded["rows"])
+
+
+def test_without_bubblewrap_grading_still_works_and_warns(tmp_path):
+    stage = tmp_path / "stage"
+    sandbox.stage_library(stage, "neuron", [])
+    slot = sandbox.Slot(stage, "neuron", sandbox.Limits(cell_timeout=5, notebook_timeout=30), sandbox=False)
+    try:
+        assert not slot.sandboxed
+        msg = sandbox.warn_if_unsandboxed(False)
+        assert msg and "WITHOUT" in msg
+        src = read(solution_path(CHAPTER))
+        tests = {c.metadata["nbgrader"]["grade_id"]: c.source for c in src.cells
+                 if c.metadata.get("nbgrader", {}).get("grade")}
+        run = judge.run_notebook(slot, src.cells, tests, judge.solution_names(src), None)
+        errors = {i: o for i, o in run.outputs.items() if any(x["output_type"] == "error" for x in o)}
+        assert not errors and len(run.outputs) > len(tests)
+    finally:
+        slot.destroy()
+
+
+def test_zip_is_unpacked_safely(tmp_path):
+    import zipfile
+
+    from autograde.pipeline import find_learners, unpack_zip
+    z = tmp_path / "class.zip"
+    with zipfile.ZipFile(z, "w") as f:
+        f.writestr("export/submitted/ana/01_neuron/01_neuron.ipynb", "{}")
+        f.writestr("export/submitted/bo/01_neuron/01_neuron.ipynb", "{}")
+        f.writestr("../../evil.txt", "outside")
+        f.writestr("__MACOSX/._junk", "")
+    root = unpack_zip(z, tmp_path / "unzipped")
+    assert root == tmp_path / "unzipped" / "export" / "submitted"
+    assert find_learners(root) == ["ana", "bo"]
+    assert not (tmp_path / "evil.txt").exists() and not (tmp_path.parent / "evil.txt").exists()
