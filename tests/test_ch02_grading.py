@@ -6,7 +6,7 @@ every typical wrong answer must lose points on its own exercise's test cells.
 import pytest
 
 from autograde.course import grade_submissions
-from notebooks import graded_test_ids, learner_path, mutant_submissions, read, solution_path, with_cells
+from notebooks import assert_full_marks, assert_mutant_caught, assert_mutants_cover_every_exercise, assert_stubs_score_zero, assert_warning_costs_nothing, learner_path, mutant_ids, mutant_submissions, read, solution_path, with_cells
 
 CHAPTER = "02_activations"
 
@@ -133,22 +133,11 @@ def graded(tmp_path_factory):
 
 
 def test_every_exercise_has_mutants():
-    solution = read(solution_path(CHAPTER))
-    exercises = {c.metadata["nbgrader"]["grade_id"] for c in solution.cells
-                 if c.metadata.get("nbgrader", {}).get("solution")}
-    assert exercises == set(MUTANTS), f"exercises without wrong answers to test: {exercises ^ set(MUTANTS)}"
-    assert len(exercises) >= 5
-    assert all(len(v) >= 3 for v in MUTANTS.values())
-    tests = set(graded_test_ids(solution))
-    assert {t for e in exercises for t in _cells_of(e)} == tests, "every graded test cell belongs to one exercise"
+    assert_mutants_cover_every_exercise(CHAPTER, MUTANTS, TEST_CELLS, min_exercises=5)
 
 
 def test_solution_gets_full_marks(graded):
-    result = graded["solution"]
-    assert len(result.cells) == len(graded_test_ids(read(solution_path(CHAPTER)))) == 10
-    failed = {g: c.errors for g, c in result.cells.items() if c.score < c.max_score}
-    assert not failed, f"the solution lost points: {failed}"
-    assert result.total == result.max_total == 18
+    assert_full_marks(graded["solution"], CHAPTER, 18)
 
 
 def test_solution_graded_without_problems(graded):
@@ -157,16 +146,11 @@ def test_solution_graded_without_problems(graded):
 
 
 def test_learner_notebook_scores_zero_with_stub_errors(graded):
-    result = graded["learner"]
-    assert result.total == 0, {g: c.score for g, c in result.cells.items()}
-    for gid, cell in result.cells.items():
-        assert cell.errors and all(e.startswith("NotImplementedError") for e in cell.errors), (gid, cell.errors)
+    assert_stubs_score_zero(graded["learner"])
 
 
 def test_warning_on_stderr_does_not_cost_points(graded):
-    result = graded["warns"]
-    assert result.total == result.max_total, {g: c.errors for g, c in result.cells.items()}
-    assert "divide by zero" in result.cells["test_relu"].stdout
+    assert_warning_costs_nothing(graded["warns"], "test_relu", "divide by zero")
 
 
 def test_other_correct_sigmoid_gets_full_marks(graded):
@@ -174,12 +158,6 @@ def test_other_correct_sigmoid_gets_full_marks(graded):
     assert result.total == result.max_total, {g: c.errors for g, c in result.cells.items() if c.errors}
 
 
-@pytest.mark.parametrize("student", [f"{g}--{label}" for g, variants in MUTANTS.items() for label, _ in variants])
+@pytest.mark.parametrize("student", mutant_ids(MUTANTS))
 def test_wrong_answer_loses_points(graded, student):
-    exercise = student.split("--")[0]
-    cells = [graded[student].cells[t] for t in _cells_of(exercise)]
-    lost = [c for c in cells if c.score < c.max_score]
-    assert lost, f"{student} kept all points of {_cells_of(exercise)}"
-    for cell in lost:
-        assert cell.errors and all(e.startswith("AssertionError") for e in cell.errors), (
-            f"{student} should fail {cell.grade_id} with a teaching AssertionError, got {cell.errors}")
+    assert_mutant_caught(graded, student, TEST_CELLS)

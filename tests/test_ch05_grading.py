@@ -6,7 +6,7 @@ every typical wrong answer must lose points on its own exercise.
 import pytest
 
 from autograde.course import grade_submissions
-from notebooks import graded_test_ids, learner_path, mutant_submissions, read, solution_path
+from notebooks import assert_full_marks, assert_mutant_caught, assert_mutants_cover_every_exercise, assert_stubs_score_zero, learner_path, mutant_ids, mutant_submissions, solution_path
 
 CHAPTER = "05_gradient_descent"
 
@@ -99,33 +99,17 @@ def graded(tmp_path_factory):
 
 
 def test_every_exercise_has_mutants():
-    solution = read(solution_path(CHAPTER))
-    exercises = {c.metadata["nbgrader"]["grade_id"] for c in solution.cells
-                 if c.metadata.get("nbgrader", {}).get("solution")}
-    assert exercises == set(MUTANTS), f"exercises without wrong answers to test: {exercises ^ set(MUTANTS)}"
-    assert all(len(v) >= 3 for v in MUTANTS.values())
+    assert_mutants_cover_every_exercise(CHAPTER, MUTANTS, min_exercises=4)
 
 
 def test_solution_gets_full_marks(graded):
-    result = graded["solution"]
-    assert result.problem is None
-    assert len(result.cells) == len(graded_test_ids(read(solution_path(CHAPTER)))) >= 4
-    failed = {g: c.errors for g, c in result.cells.items() if c.score < c.max_score}
-    assert not failed, f"the solution lost points: {failed}"
-    assert result.total == result.max_total == 10
+    assert_full_marks(graded["solution"], CHAPTER, 10)
 
 
 def test_learner_notebook_scores_zero_with_stub_errors(graded):
-    result = graded["learner"]
-    assert result.total == 0, {g: c.score for g, c in result.cells.items()}
-    for gid, cell in result.cells.items():
-        assert cell.errors and all(e.startswith("NotImplementedError") for e in cell.errors), (gid, cell.errors)
+    assert_stubs_score_zero(graded["learner"])
 
 
-@pytest.mark.parametrize("student", [f"{g}--{label}" for g, variants in MUTANTS.items() for label, _ in variants])
+@pytest.mark.parametrize("student", mutant_ids(MUTANTS))
 def test_wrong_answer_loses_points(graded, student):
-    gid = student.split("--")[0]
-    cell = graded[student].cells[f"test_{gid}"]
-    assert cell.score < cell.max_score, f"{student} kept all {cell.max_score} points of test_{gid}"
-    assert cell.errors and all(e.startswith("AssertionError") for e in cell.errors), (
-        f"{student} should fail with a teaching AssertionError, got {cell.errors}")
+    assert_mutant_caught(graded, student)
