@@ -165,7 +165,10 @@ class Slot:
             prefixes = {str(Path(sys.base_prefix).resolve()), str(Path(sys.prefix).resolve()),
                         str(Path(sys.prefix))}
             cmd += ["--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
-                    "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin"]
+                    "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
+                    # bwrap mounts in order: the private /tmp comes first, so that a Python installation or
+                    # virtual environment that lives under /tmp (a CI checkout, say) is bound on top of it
+                    "--size", str(256 * 1024 * 1024), "--tmpfs", "/tmp"]
             for p in sorted(prefixes):
                 if not p.startswith("/usr"):
                     cmd += ["--ro-bind", p, p]
@@ -173,7 +176,7 @@ class Slot:
                     "--ro-bind", str(self.stage / "lib"), "/nnbook-lib",
                     "--ro-bind", str(self.stage / "mpl"), "/nnbook-mpl",
                     "--bind", str(self.spool), SANDBOX_HOME,
-                    "--proc", "/proc", "--dev", "/dev", "--size", str(256 * 1024 * 1024), "--tmpfs", "/tmp",
+                    "--proc", "/proc", "--dev", "/dev",
                     "--unshare-all", "--die-with-parent", "--new-session", "--chdir", SANDBOX_HOME,
                     py, "/nnbook-grader/kernel.py", str(fd)]
         else:

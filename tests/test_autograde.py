@@ -213,3 +213,28 @@ def test_zip_is_unpacked_safely(tmp_path):
     assert root == tmp_path / "unzipped" / "export" / "submitted"
     assert find_learners(root) == ["ana", "bo"]
     assert not (tmp_path / "evil.txt").exists() and not (tmp_path.parent / "evil.txt").exists()
+
+
+def test_sandbox_binds_an_interpreter_under_tmp_after_its_private_tmp(monkeypatch, tmp_path):
+    """bwrap mounts in order: a venv under /tmp (a CI checkout) must be bound after the private /tmp, not hidden by it."""
+    captured = {}
+
+    class FakePopen:
+        def __init__(self, cmd, **kwargs):
+            captured["cmd"] = cmd
+
+        def poll(self):
+            return 0
+
+    monkeypatch.setattr(sandbox.subprocess, "Popen", FakePopen)
+    monkeypatch.setattr(sandbox, "bwrap_available", lambda: (True, "test"))
+    monkeypatch.setattr(sandbox.sys, "prefix", "/tmp/a-ci-checkout/.venv")
+    for sub in ("grader", "lib", "mpl"):
+        (tmp_path / sub).mkdir()
+    sandbox.Slot(tmp_path, None, sandbox.Limits(), sandbox=True)
+    cmd = captured["cmd"]
+    tmpfs = cmd.index("--tmpfs")
+    assert cmd[tmpfs + 1] == "/tmp"
+    binds = [i for i, arg in enumerate(cmd[:-3]) if arg in ("--ro-bind", "--bind") and cmd[i + 2].startswith("/tmp")]
+    assert binds, "the venv under /tmp is not bound at all"
+    assert all(i > tmpfs for i in binds), f"--tmpfs /tmp (argument {tmpfs}) would hide the binds at {binds}"
