@@ -27,7 +27,6 @@ __all__ = [
     "check_equal",
     "check_unchanged",
     "call",
-    "oracle_gradient",
     "oracle_rel_error",
     "route_warnings_to_stdout",
 ]
@@ -127,25 +126,6 @@ def call(what: str, fn, *args, hint: str | None = None, **kwargs):
         raise
     except Exception as e:  # noqa: BLE001 - any crash of learner code is reported, not propagated
         _fail(f"{what} raised {type(e).__name__}: {e}", hint)
-
-
-def oracle_gradient(f, x, h: float = 1e-5) -> np.ndarray:
-    """Central-difference gradient of the scalar function ``f`` at ``x`` (any shape), one entry at a time.
-
-    An independent oracle for checking analytic gradients: it never modifies ``x`` and calls
-    ``f`` on fresh copies, so ``f`` cannot see the perturbation through aliasing.
-    """
-    x = np.array(x, dtype=float)
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        x[i] = old + h
-        f_plus = float(f(x.copy()))
-        x[i] = old - h
-        f_minus = float(f(x.copy()))
-        x[i] = old
-        grad[i] = (f_plus - f_minus) / (2 * h)
-    return grad
 
 
 def oracle_rel_error(a, b) -> float:
