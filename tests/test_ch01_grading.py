@@ -5,7 +5,7 @@ every typical wrong answer must lose points on its own exercise.
 """
 import pytest
 
-from autograde.course import grade_submissions
+from autograde.course import grade_submissions, grade_submissions_stock
 from notebooks import assert_full_marks, assert_mutant_caught, assert_mutants_cover_every_exercise, assert_stubs_score_zero, assert_warning_costs_nothing, learner_path, mutant_ids, mutant_submissions, read, solution_path, with_cells
 
 CHAPTER = "01_neuron"
@@ -99,3 +99,18 @@ def test_warning_on_stderr_does_not_cost_points(graded):
 @pytest.mark.parametrize("student", mutant_ids(MUTANTS))
 def test_wrong_answer_loses_points(graded, student):
     assert_mutant_caught(graded, student)
+
+
+@pytest.fixture(scope="module")
+def graded_by_stock_nbgrader(tmp_path_factory):
+    subs = {"solution": solution_path(CHAPTER), "learner": learner_path(CHAPTER),
+            "warns": with_cells(read(solution_path(CHAPTER)), {"weighted_sum": WARNING_BUT_CORRECT})}
+    return grade_submissions_stock(CHAPTER, subs, tmp_path_factory.mktemp("stock"))
+
+
+def test_stock_nbgrader_agrees(graded_by_stock_nbgrader):
+    """Stock nbgrader (its own Execute, as the learner's Validate runs) grades the chapter the same way."""
+    graded = graded_by_stock_nbgrader
+    assert_full_marks(graded["solution"], CHAPTER, 12)
+    assert_stubs_score_zero(graded["learner"])
+    assert_warning_costs_nothing(graded["warns"], "test_weighted_sum", "divide by zero")
