@@ -89,8 +89,9 @@ def prepare_course(root: Path, chapter: str, extra_config: dict | None = None):
     return api
 
 
-def _write_submission(root: Path, chapter: str, student: str, notebook) -> None:
-    folder = root / "submitted" / student / chapter
+def write_submission(submitted: Path, chapter: str, student: str, notebook) -> None:
+    """Lay out one submission as ``submitted/<student>/<chapter>/<chapter>.ipynb`` (replacing any earlier one)."""
+    folder = Path(submitted) / student / chapter
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
@@ -155,7 +156,7 @@ def grade_submissions_stock(chapter: str, submissions: dict, workdir: Path,
     root = Path(workdir)
     api = prepare_course(root, chapter, extra_config)
     for student, notebook in submissions.items():
-        _write_submission(root, chapter, student, notebook)
+        write_submission(root / "submitted", chapter, student, notebook)
     # One nbgrader run for the whole batch ("*" = every submitted student).
     result = api.autograde(chapter, "*", force=True, create=True)
     if not result["success"]:

@@ -30,7 +30,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
 from . import judge, sandbox
-from .course import NotebookResult, prepare_course, read_results
+from .course import NotebookResult, prepare_course, read_results, write_submission
 
 RESULTS = ".nnbook"
 
@@ -516,27 +516,12 @@ def grade(submissions: Path, chapters: list[str], out: Path, **kwargs) -> tuple[
     return classes, write_reports(out, classes)
 
 
-def write_raw_submission(submitted: Path, chapter: str, student: str, notebook) -> None:
-    """Lay out one submission as ``submitted/<student>/<chapter>/<chapter>.ipynb``."""
-    folder = Path(submitted) / student / chapter
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
-    target = folder / f"{chapter}.ipynb"
-    if isinstance(notebook, (str, Path)):
-        shutil.copy(notebook, target)
-    elif isinstance(notebook, bytes):
-        target.write_bytes(notebook)
-    else:
-        nbformat.write(notebook, target)
-
-
 def grade_submissions(chapter: str, submissions: dict, workdir: Path, **kwargs) -> dict[str, NotebookResult]:
     """``{student: notebook node, path or raw bytes}`` -> ``{student: NotebookResult}`` via the pipeline."""
     workdir = Path(workdir)
     raw = workdir / "raw"
     for student, notebook in submissions.items():
-        write_raw_submission(raw, chapter, student, notebook)
+        write_submission(raw, chapter, student, notebook)
     kwargs.setdefault("progress", False)
     kwargs.setdefault("feedback", False)
     return grade_chapter(chapter, raw, workdir, learners=list(submissions), **kwargs).results
