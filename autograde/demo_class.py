@@ -58,6 +58,16 @@ def _load_mutants(chapter: str) -> dict:
         sys.path.remove(str(REPO / "tests"))
 
 
+def _to_markdown(nb, grade_id: str):
+    """``nb`` with the cell ``grade_id`` turned into a markdown cell (a learner's accidental cell-type change)."""
+    for c in nb.cells:
+        if _gid(c) == grade_id:
+            c.cell_type = "markdown"
+            c.pop("outputs", None)
+            c.pop("execution_count", None)
+    return nb
+
+
 def _code(src: str, **md):
     cell = nbformat.v4.new_code_cell(src)
     if md:
@@ -134,20 +144,10 @@ def build(chapter: str, n: int, out: Path, release_path: Path | None = None) -> 
     cell = nb.cells.pop(i)
     nb.cells.insert(0, cell)
     faults.append(("fault-test-moved-first", nb, full, f"moved {first_test} to the top"))
-    nb = sol()
-    for c in nb.cells:
-        if _gid(c) == first_test:
-            c.cell_type = "markdown"
-            c.pop("outputs", None)
-            c.pop("execution_count", None)
+    nb = _to_markdown(sol(), first_test)
     faults.append(("fault-test-to-markdown", nb, full, f"changed {first_test} into a markdown cell"))
     if ex_of_first:
-        nb = sol()
-        for c in nb.cells:
-            if _gid(c) == ex_of_first:
-                c.cell_type = "markdown"
-                c.pop("outputs", None)
-                c.pop("execution_count", None)
+        nb = _to_markdown(sol(), ex_of_first)
         # later exercises may call this one, so only the first test's score is certain
         faults.append(("fault-solution-to-markdown", nb, {**{g: None for g in full}, first_test: 0.0},
                        f"changed the solution cell {ex_of_first} into markdown"))
