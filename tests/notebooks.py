@@ -118,3 +118,73 @@ def assert_mutant_caught(graded: dict, student: str, test_cells: dict | None = N
     for cell in lost:
         assert cell.errors and all(e.startswith("AssertionError") for e in cell.errors), (
             f"{student} should fail {cell.grade_id} with a teaching AssertionError, got {cell.errors}")
+
+
+# ---- VARIANTS: correct answers written differently ------------------------------------------------
+# A chapter's ``VARIANTS`` table has the shape of ``MUTANTS``: {exercise grade id: [(label, source), ...]}.
+# Each variant is a correct implementation in another style; it must earn full marks from the grader
+# (``grade_submissions``, hidden tests included) and pass stock nbgrader's Validate on the learner notebook.
+
+def variant_submissions(chapter: str, variants: dict[str, list[tuple[str, str]]]) -> dict[str, nbformat.NotebookNode]:
+    """{student_id: solution notebook with one exercise rewritten}; ids are ``<grade_id>--<label>``."""
+    return mutant_submissions(chapter, variants)
+
+
+variant_ids = mutant_ids
+
+
+def assert_variants_cover_every_exercise(chapter: str, variants: dict, min_per_exercise: int = 3) -> None:
+    """Every exercise has >= ``min_per_exercise`` correct variants, none of them the solution's own text."""
+    exercises = exercise_ids(chapter)
+    assert exercises == set(variants), f"exercises without correct variants: {sorted(exercises ^ set(variants))}"
+    short = {g: len(v) for g, v in variants.items() if len(v) < min_per_exercise}
+    assert not short, f"fewer than {min_per_exercise} variants: {short}"
+    labels = [f"{g}--{label}" for g, v in variants.items() for label, _ in v]
+    assert len(labels) == len(set(labels)), "variant labels must be unique per exercise"
+
+
+def assert_variant_full_marks(graded: dict, student: str) -> None:
+    """A correct answer written differently keeps every point of the chapter, with no note from the grader."""
+    result = graded[student]
+    assert result.problem is None, f"{student}: {result.problem}"
+    lost = {g: c.errors for g, c in result.cells.items() if c.score < c.max_score}
+    assert not lost, f"the correct variant {student} lost points: {lost}"
+
+
+def combined_variant_notebooks(chapter: str, variants: dict) -> dict[str, nbformat.NotebookNode]:
+    """Learner notebooks (as released) with the k-th variant of every exercise filled in, for every k.
+
+    Variants are all correct, so one notebook can hold one variant of each exercise: stock nbgrader then
+    validates a chapter's variants in a few kernel runs instead of one per variant."""
+    learner = read(learner_path(chapter))
+    rounds = max(len(v) for v in variants.values())
+    out = {}
+    for k in range(rounds):
+        chosen = {gid: v[k % len(v)][1] for gid, v in variants.items()}
+        out[f"variants-{k}"] = with_cells(learner, chosen)
+    return out
+
+
+def stock_validate(nb: nbformat.NotebookNode, folder: Path, name: str, timeout: int = 600) -> dict:
+    """Run stock nbgrader's Validator (what the Validate button runs) on ``nb``; return its result dict.
+
+    An empty dict means every visible test passed. Kernels use IPC transport (no TCP port races)."""
+    from nbgrader.validator import Validator
+    from traitlets.config import Config
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.ipynb"
+    nbformat.write(nb, path)
+    config = Config({"Execute": {"timeout": timeout}, "KernelManager": {"transport": "ipc"},
+                     "Validator": {"validate_all": True}})
+    return Validator(config=config).validate(str(path))
+
+
+def assert_stock_validate_passes(chapter: str, variants: dict, folder: Path) -> None:
+    """Every combined variant notebook passes stock nbgrader validate (no failed, changed or retyped cell)."""
+    problems = {}
+    for name, nb in combined_variant_notebooks(chapter, variants).items():
+        result = stock_validate(nb, folder, name)
+        if result:
+            problems[name] = {k: [c.get("raw_error", c.get("source", ""))[-800:] for c in v] for k, v in result.items()}
+    assert not problems, f"stock nbgrader validate rejected correct variants: {problems}"
