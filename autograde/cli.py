@@ -30,22 +30,29 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
 
-    from .course import _ensure_bin_on_path, SOLUTIONS
-    from .pipeline import grade
+    from . import paths
+    from .grader.driver import ensure_bin_on_path, grade
     from .sandbox import Limits
 
-    _ensure_bin_on_path()
+    ensure_bin_on_path()
     for ch in args.chapters:
-        if not (SOLUTIONS / ch / f"{ch}.ipynb").exists():
-            p.error(f"no chapter {ch} in {SOLUTIONS}")
+        if not paths.source_notebook(ch).exists():
+            p.error(f"no chapter {ch} in {paths.SOLUTIONS}")
     if not args.submissions.exists():
         p.error(f"{args.submissions} does not exist")
     limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
                     memory_mb=args.memory_mb)
-    _, summary = grade(args.submissions, args.chapters, args.out, jobs=args.jobs, limits=limits,
-                       use_sandbox=not args.no_sandbox, progress=not args.quiet,
-                       feedback=not args.no_feedback)
+    classes, summary = grade(args.submissions, args.chapters, args.out, jobs=args.jobs, limits=limits,
+                             use_sandbox=not args.no_sandbox, progress=not args.quiet,
+                             feedback=not args.no_feedback)
     print(summary)
+    errors = {l: e for c in classes for l, e in c.grader_errors.items()}
+    if errors:
+        print(f"nnbook-grade: the grader failed on {len(errors)} learner(s); they were NOT graded "
+              "(their rows in grades.csv have no scores):", file=sys.stderr)
+        for learner, e in sorted(errors.items()):
+            print(f"  {learner}: {e[-300:]}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -10,8 +10,8 @@ as for wrong answers).
 Kinds (learner ids start with the kind):
 
 * ``correct-*``: the solution notebook (every few also with prints and warnings);
-* ``wrong-*``: one typical mistake, from the ``MUTANTS`` table of
-  ``tests/test_chNN_grading.py`` when it exists;
+* ``wrong-*``: one typical mistake per learner, from the ``mistakes`` table the caller gives
+  (the test suite passes each chapter's ``MUTANTS``), else a forgotten ``return`` in each exercise;
 * ``blank-*``: the learner notebook as released (stubs only);
 * ``fault-*``: broken files and notebooks (invalid JSON, empty folder, renamed or
   extra notebook, endless loop, memory bomb, output flood, ``os._exit``, segfault,
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import argparse
 import copy
-import importlib.util
+import ast
 import json
 import shutil
 import sys
@@ -32,30 +32,39 @@ from pathlib import Path
 
 import nbformat
 
-REPO = Path(__file__).resolve().parent.parent
-
+from . import cells, paths
 
 def _gid(cell):
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
+    return cells.grade_id(cell)
 
 
-def _load_mutants(chapter: str) -> dict:
-    num = chapter.split("_")[0]
-    path = REPO / "tests" / f"test_ch{num}_grading.py"
-    if not path.exists():
-        return {}
-    sys.path.insert(0, str(REPO / "tests"))
+class _DropReturns(ast.NodeTransformer):
+    """``return x`` becomes ``x``: the function then returns None (the "forgot to return" mistake)."""
+
+    def visit_Return(self, node):
+        return ast.Expr(node.value) if node.value is not None else ast.Pass()
+
+
+def forgot_return(source: str) -> str | None:
+    """The exercise's solution with every ``return`` of its functions dropped, or None if nothing changes."""
+    code = "\n".join(l for l in source.splitlines() if "SOLUTION" not in l)
     try:
-        spec = importlib.util.spec_from_file_location(f"_demo_mutants_{num}", path)
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        return dict(getattr(mod, "MUTANTS", {}))
-    except Exception as e:  # noqa: BLE001 - a broken test file must not stop the demo class, but is said
-        print(f"demo_class: no typical mistakes for {chapter}: cannot load {path.name} ({type(e).__name__}: {e})",
-              file=sys.stderr)
-        return {}
-    finally:
-        sys.path.remove(str(REPO / "tests"))
+        tree = ast.parse(code)
+    except SyntaxError:
+        return None
+    new = ast.unparse(ast.fix_missing_locations(_DropReturns().visit(tree)))
+    return new if new != ast.unparse(ast.parse(code)) else None
+
+
+def generic_mistakes(solution) -> dict[str, list[tuple[str, str]]]:
+    """One typical mistake per exercise when no table of mistakes is given: the missing ``return``."""
+    out = {}
+    for c in solution.cells:
+        if cells.is_exercise(c):
+            src = forgot_return(c.source)
+            if src:
+                out[cells.grade_id(c)] = [("forgot-return", src)]
+    return out
 
 
 def _to_markdown(nb, grade_id: str):
@@ -75,26 +84,16 @@ def _code(src: str, **md):
     return cell
 
 
-def build(chapter: str, n: int, out: Path, release_path: Path | None = None) -> dict:
-    """Write ``n`` learners' submissions for ``chapter`` into ``out``; return the manifest."""
-    solution = nbformat.read(REPO / "solutions" / chapter / f"{chapter}.ipynb", as_version=4)
-    release_path = release_path or REPO / "chapters" / chapter / f"{chapter}.ipynb"
-    release = nbformat.read(release_path, as_version=4)
-    tests = {_gid(c): float(c.metadata["nbgrader"].get("points", 0)) for c in solution.cells
-             if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")
-             and not c.metadata.get("nbgrader", {}).get("solution")}
-    solutions = [(_gid(c), c) for c in solution.cells if c.metadata.get("nbgrader", {}).get("solution")]
-    names = []
-    import ast
-    for _, c in solutions:
-        for node in ast.parse(c.source).body:
-            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-                names.append(node.name)
-    mod = None
-    for c in solution.cells:
-        if c.cell_type == "code" and "default_exp" in c.source:
-            mod = c.source.split("default_exp", 1)[1].split()[0]
-            break
+def build(chapter: str, n: int, out: Path, mistakes: dict | None = None, release_path: Path | None = None) -> dict:
+    """Write ``n`` learners' submissions for ``chapter`` into ``out``; return the manifest.
+
+    ``mistakes`` ({exercise: [(label, wrong source), ...]}, the shape of a chapter's ``MUTANTS`` table)
+    gives the wrong answers; without it each exercise gets the generic "forgot to return" mistake."""
+    solution = nbformat.read(paths.source_notebook(chapter), as_version=4)
+    release = nbformat.read(release_path or paths.release_notebook(chapter), as_version=4)
+    tests = {_gid(c): float(c.metadata["nbgrader"].get("points", 0)) for c in solution.cells if cells.is_test(c)}
+    names = [n for n in cells.solution_names(solution) if n[:1].isalpha()]
+    mod = cells.default_exp(solution)
     full = dict(tests)
     zero = {g: 0.0 for g in tests}
     first_test = next(iter(tests))
@@ -148,8 +147,8 @@ def build(chapter: str, n: int, out: Path, release_path: Path | None = None) -> 
     faults.append(("fault-test-to-markdown", nb, full, f"changed {first_test} into a markdown cell"))
     if ex_of_first:
         nb = _to_markdown(sol(), ex_of_first)
-        # later exercises may call this one, so only the first test's score is certain
-        faults.append(("fault-solution-to-markdown", nb, {**{g: None for g in full}, first_test: 0.0},
+        # nbgrader restores the cell type from the gradebook: the learner's code runs as code
+        faults.append(("fault-solution-to-markdown", nb, full,
                        f"changed the solution cell {ex_of_first} into markdown"))
     nb = sol()
     i = next(i for i, c in enumerate(nb.cells) if _gid(c) == first_test)
@@ -187,10 +186,10 @@ def build(chapter: str, n: int, out: Path, release_path: Path | None = None) -> 
                       "                exec(''.join(c['source']))\n    except Exception as e:\n"
                       "        print('no', f, e)",
         "import-reference": (f"try:\n    from nnbook.{mod} import *\nexcept ImportError as e:\n    print(e)\n"
-                             f"import importlib, sys\ntry:\n    sys.path.insert(0, '/work/main')\n"
+                             f"import importlib, sys\ntry:\n    sys.path.insert(0, {str(paths.ROOT)!r})\n"
                              f"    m = importlib.import_module('nnbook.{mod}')\n    globals().update(vars(m))\n"
                              "except ImportError as e:\n    print(e)\n"
-                             f"try:\n    exec(open('/work/main/nnbook/{mod}.py').read())\nexcept OSError as e:\n"
+                             f"try:\n    exec(open({str(paths.LIBRARY / f'{mod}.py')!r}).read())\nexcept OSError as e:\n"
                              "    print(e)") if mod else "pass",
         "frame-walk": "import sys, gc\nfor o in gc.get_objects():\n    if type(o).__name__ == 'Remote':\n"
                       "        print('judge object in kernel!')\n"
@@ -201,7 +200,7 @@ def build(chapter: str, n: int, out: Path, release_path: Path | None = None) -> 
     hacks = [(f"hack-{k}", with_extra(release, v), zero, f"stubs + attack: {k}") for k, v in attacks.items()]
 
     # -- honest
-    mutants = _load_mutants(chapter)
+    mutants = mistakes if mistakes is not None else generic_mistakes(solution)
     wrong = []
     for k, gid, label, src in sorted((k, gid, label, src) for gid, variants in mutants.items()
                                      for k, (label, src) in enumerate(variants)):
@@ -259,7 +258,7 @@ def main(argv=None) -> int:
     p.add_argument("n", type=int, help="number of learners")
     p.add_argument("out", type=Path)
     a = p.parse_args(argv)
-    m = build(a.chapter, a.n, a.out)
+    m = build(a.chapter, a.n, a.out)   # generic mistakes: the library does not read the test suite
     kinds = {}
     for learner in m["learners"]:
         kinds[learner.split("-")[0]] = kinds.get(learner.split("-")[0], 0) + 1

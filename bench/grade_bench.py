@@ -54,9 +54,10 @@ def main() -> int:
     a = p.parse_args()
 
     from autograde import demo_class
-    from autograde.course import prepare_course, read_results, _ensure_bin_on_path
+    from autograde.course import read_results, stock_config
+    from autograde.grader.driver import course_config, ensure_bin_on_path, prepare_course
 
-    _ensure_bin_on_path()
+    ensure_bin_on_path()
     work = a.workdir or Path(tempfile.mkdtemp(prefix="grade-bench-"))
     if work.exists():
         shutil.rmtree(work)
@@ -85,7 +86,7 @@ def main() -> int:
     bindir = Path(sys.executable).parent
     # 1. stock nbgrader: a fresh course, the submissions copied in, one command
     stock = work / "stock"
-    prepare_course(stock, a.chapter)
+    prepare_course(stock, a.chapter, stock_config(stock))
     shutil.copytree(demo / "submitted", stock / "submitted")
     (stock / "nbgrader_config.py").write_text(
         "c = get_config()\n"
@@ -94,7 +95,11 @@ def main() -> int:
         "c.CourseDirectory.source_directory = 'source'\n"
         "c.CourseDirectory.release_directory = 'release'\n"
         f"c.CourseDirectory.db_url = 'sqlite:///{stock}/gradebook.db'\n"
-        "c.ExecutePreprocessor.timeout = 60\n")
+        "c.ExecutePreprocessor.timeout = 60\n"
+        "# the baseline: nbgrader's own preprocessors (a Jupyter kernel per notebook), not the book's plug-ins\n"
+        "from nbgrader.converters.autograde import Autograde\n"
+        "c.Autograde.sanitize_preprocessors = Autograde.class_traits()['sanitize_preprocessors'].default()\n"
+        "c.Autograde.autograde_preprocessors = Autograde.class_traits()['autograde_preprocessors'].default()\n")
     t_stock = run([str(bindir / "nbgrader"), "autograde", a.chapter, "--force"], cwd=stock, env=env)
     print(f"stock done in {t_stock:.1f} s;", uptime())
 
@@ -107,8 +112,8 @@ def main() -> int:
     print(f"nnbook-grade (with feedback) done in {t_full:.1f} s;", uptime())
 
     # agreement on honest submissions
-    stock_res = read_results(stock, a.chapter, learners)
-    fast_res = read_results(work / "fast" / "course", a.chapter, learners)
+    stock_res = read_results(stock, a.chapter, learners, stock_config(stock))
+    fast_res = read_results(work / "fast" / "course", a.chapter, learners, course_config(work / "fast" / "course"))
     disagree = []
     honest = [l for l in learners if manifest["learners"][l]["honest"]]
     for l in honest:

@@ -13,9 +13,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograde import cli, demo_class, judge, sandbox
-from autograde.pipeline import grade_chapter
+from autograde import cells, cli, demo_class, sandbox
+from autograde.grader import judge
+from autograde.grader.driver import grade_chapter
+from autograde.sandbox import slot as sandbox_slot
 from notebooks import read, solution_path, with_cells
+from test_ch01_grading import MUTANTS
 
 CHAPTER = "01_neuron"
 REPO = Path(__file__).resolve().parent.parent
@@ -56,7 +59,7 @@ NUMPY_PATCH = ("import numpy as np, builtins\nnp.allclose = lambda *a, **k: True
 def graded(tmp_path_factory):
     out = tmp_path_factory.mktemp("class")
     demo = out / "demo"
-    manifest = demo_class.build(CHAPTER, 30, demo)
+    manifest = demo_class.build(CHAPTER, 30, demo, mistakes=MUTANTS)
     sub = demo / "submitted"
     solution = read(solution_path(CHAPTER))
     # extra learners: isolation probe, and a wrong answer that also attacks NumPy and builtins
@@ -109,9 +112,10 @@ def test_exact_scores_from_the_manifest(graded, kind):
     assert checked >= 6
 
 
-def test_solution_in_markdown_loses_exactly_its_exercise_and_its_users(graded):
-    # weighted_sum (2 points) is gone, and perceptron (2 points) calls it
-    assert float(graded["rows"]["fault-solution-to-markdown"]["total"]) == FULL - 4
+def test_solution_cell_retyped_to_markdown_is_restored_as_nbgrader_does(graded):
+    # nbgrader's OverwriteCells gives the cell back its type: the learner's code runs and earns its points
+    row = graded["rows"]["fault-solution-to-markdown"]
+    assert float(row["total"]) == FULL and "restored as code" in row["problems"], row
 
 
 def test_wrong_answers_lose_points_on_their_exercise(graded):
@@ -192,7 +196,7 @@ def test_without_bubblewrap_grading_still_works_and_warns(tmp_path):
         src = read(solution_path(CHAPTER))
         tests = {c.metadata["nbgrader"]["grade_id"]: c.source for c in src.cells
                  if c.metadata.get("nbgrader", {}).get("grade")}
-        run = judge.run_notebook(slot, src.cells, tests, judge.solution_names(src), None)
+        run = judge.run_notebook(slot, src.cells, tests, cells.solution_names(src), None)
         errors = {i: o for i, o in run.outputs.items() if any(x["output_type"] == "error" for x in o)}
         assert not errors and len(run.outputs) > len(tests)
     finally:
@@ -202,7 +206,8 @@ def test_without_bubblewrap_grading_still_works_and_warns(tmp_path):
 def test_zip_is_unpacked_safely(tmp_path):
     import zipfile
 
-    from autograde.pipeline import find_learners, unpack_zip
+    from autograde.grader.driver import find_learners
+    from autograde.intake import unpack_zip
     z = tmp_path / "class.zip"
     with zipfile.ZipFile(z, "w") as f:
         f.writestr("export/submitted/ana/01_neuron/01_neuron.ipynb", "{}")
@@ -226,9 +231,9 @@ def test_sandbox_binds_an_interpreter_under_tmp_after_its_private_tmp(monkeypatc
         def poll(self):
             return 0
 
-    monkeypatch.setattr(sandbox.subprocess, "Popen", FakePopen)
-    monkeypatch.setattr(sandbox, "bwrap_available", lambda: (True, "test"))
-    monkeypatch.setattr(sandbox.sys, "prefix", "/tmp/a-ci-checkout/.venv")
+    monkeypatch.setattr(sandbox_slot.subprocess, "Popen", FakePopen)
+    monkeypatch.setattr(sandbox_slot, "bwrap_available", lambda: (True, "test"))
+    monkeypatch.setattr(sandbox_slot.sys, "prefix", "/tmp/a-ci-checkout/.venv")
     for sub in ("grader", "lib", "mpl"):
         (tmp_path / sub).mkdir()
     sandbox.Slot(tmp_path, None, sandbox.Limits(), sandbox=True)

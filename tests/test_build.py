@@ -6,7 +6,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograde import build
+from autograde.book import build
 from notebooks import REPO, read, solution_path
 
 CHAPTER = "01_neuron"

@@ -28,6 +28,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import paths
 from . import wire
 
 HERE = Path(__file__).resolve().parent
@@ -49,7 +50,6 @@ class Limits:
     notebook_timeout: float = 600.0      # seconds of wall-clock time for a whole notebook
     memory_mb: int = 2048                # address-space limit of a learner's kernel
     file_mb: int = 64                    # largest file a learner's code may write
-    output_chars: int = 64 * 1024        # captured output per cell (longer lines are cut too)
 
     def rlimits(self) -> dict:
         cpu = int(self.notebook_timeout * 1.5) + 5
@@ -78,9 +78,9 @@ def stage_library(stage: Path, blocked_module: str | None, allowed_modules: list
         if d.exists():
             shutil.rmtree(d)
         d.mkdir(parents=True)
-    shutil.copy(HERE / "kernel.py", grader / "kernel.py")
-    shutil.copy(HERE / "wire.py", grader / "wire.py")
-    src = HERE.parent / "nnbook"
+    for name in ("kernel.py", "wire.py", "textlimit.py"):
+        shutil.copy(HERE / name, grader / name)
+    src = paths.LIBRARY
     for name in ["__init__", "testing", *allowed_modules]:
         if name != blocked_module and (src / f"{name}.py").exists():
             shutil.copy(src / f"{name}.py", lib / f"{name}.py")
@@ -101,12 +101,14 @@ class Kernel:
         self.slot, self.sock, self.pid, self.limits = slot, sock, pid, limits
         self.dead: str | None = None
         self.deadline = time.monotonic() + limits.notebook_timeout   # the judge stops asking after this
-        self.requests = 0
+        self.released: list[int] = []     # handles the judge no longer uses: freed with the next request
 
     def request(self, header: dict, blobs: list[bytes] = (), timeout: float | None = None):
         if self.dead:
             raise KernelDied(self.dead)
-        self.requests += 1
+        if self.released:
+            header = dict(header, release=self.released)
+            self.released = []
         if time.monotonic() > self.deadline:
             raise KernelTimeout(f"the notebook time limit of {self.limits.notebook_timeout:.0f} s is used up")
         timeout = self.limits.cell_timeout if timeout is None else timeout

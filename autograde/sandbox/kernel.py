@@ -24,15 +24,14 @@ import signal
 import socket
 import sys
 import traceback
+import warnings
 
 import wire  # copied next to this file in the sandbox
+from textlimit import MAX_TEXT, limit_text
 
 # Bound at import: learner code that patches builtins later cannot change what this module uses.
 from builtins import (abs, all, any, bool, dict, enumerate, getattr, hasattr, isinstance, iter, len,  # noqa: E402,A004
                       list, max, min, next, repr, setattr, str, tuple, type)
-
-MAX_TEXT = 64 * 1024           # captured output per request
-MAX_LINE = 2000
 
 
 class Capture:
@@ -64,15 +63,7 @@ class Capture:
         raise OSError("captured stream has no file descriptor")
 
     def text(self):
-        lines = []
-        for line in "".join(self.parts).split("\n"):
-            if len(line) > MAX_LINE:
-                line = line[:MAX_LINE] + f" ... [{len(line) - MAX_LINE} more characters not shown]"
-            lines.append(line)
-        text = "\n".join(lines)
-        if self.dropped:
-            text += f"\n... [output limit: {self.dropped} more characters not shown]\n"
-        return text
+        return limit_text("".join(self.parts), dropped=self.dropped)
 
 
 def warm_up():
@@ -95,6 +86,10 @@ def warm_up():
 
 
 # ----------------------------------------------------------------------------- child
+def _warning_to_stdout(message, category, filename, lineno, file=None, line=None):
+    sys.stdout.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
 class Child:
     def __init__(self, sock, shell):
         self.sock, self.shell = sock, shell
@@ -144,10 +139,17 @@ class Child:
                 header, blobs = wire.recv(self.sock)
             except EOFError:
                 os._exit(0)
+            for hid in header.get("release") or ():
+                self.handles.pop(hid, None)
             op = header.get("op")
             out, err = Capture(), Capture()
             old = sys.stdout, sys.stderr
             sys.stdout, sys.stderr = out, err
+            old_showwarning = warnings.showwarning
+            if op != "run":
+                # The judge is running a test cell, and every test cell imports nnbook.testing, which in a
+                # stock kernel sends Python warnings to stdout: do the same, so scores agree with nbgrader's.
+                warnings.showwarning = _warning_to_stdout
             result, has_value, copyback, error = None, False, None, None
             try:
                 if op == "run":
@@ -178,13 +180,14 @@ class Child:
                 elif op == "len":
                     result, has_value = len(self.resolve(header["target"])), True
                 elif op == "release":
-                    self.handles.pop(header["target"].get("handle"), None)
+                    pass                      # the handles in header["release"] were freed above
                 else:
                     raise ValueError(f"unknown op {op!r}")
             except BaseException as e:  # noqa: BLE001 - everything is reported to the judge
                 error = e
             finally:
                 sys.stdout, sys.stderr = old
+                warnings.showwarning = old_showwarning
             reply = {"ok": error is None, "stdout": out.text(), "stderr": err.text()}
             if error is not None:
                 reply["ename"] = type(error).__name__

@@ -1,0 +1,247 @@
+"""``nnbook-grade``'s engine: nbgrader's own ``autograde`` and ``generate_feedback``, learners in parallel.
+
+For each chapter: the chapter's *current* source is copied into the output's course and released
+there (``generate_assignment``); each learner's files are laid out in ``course/submitted/``
+(:func:`lay_out`); then worker processes run ``NbGraderAPI.autograde`` for one learner at a time
+-- the same Autograde converter, with the same plug-ins (:mod:`autograde.grader.plugins`), that
+``nbgrader autograde`` and formgrader use -- each worker keeping its warm sandbox between
+learners, and then ``generate_feedback``. Scores are read back from the gradebook.
+
+A failure of the grader itself (not of the learner's code) is reported as a grader error: the
+learner's row says so and ``nnbook-grade`` exits non-zero.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import shutil
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from .. import paths
+from .gradebook import NotebookResult, read_results, tune_sqlite
+from .plugins import _strip_forged_notes, add_notes
+
+
+@dataclass
+class ClassResult:
+    chapter: str
+    results: dict[str, NotebookResult]
+    problems: dict[str, list[str]] = field(default_factory=dict)
+    seconds: float = 0.0
+    timing: dict[str, float] = field(default_factory=dict)   # summed seconds per phase
+    grader_errors: dict[str, str] = field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------- the course
+def course_config(root: Path, extra: dict | None = None):
+    """The book's nbgrader configuration, for a course in ``root`` with its own gradebook."""
+    from traitlets.config import Config, PyFileConfigLoader
+
+    config = PyFileConfigLoader(paths.NBGRADER_CONFIG.name, path=str(paths.NBGRADER_CONFIG.parent)).load_config()
+    config.merge(Config({
+        "CourseDirectory": {"root": str(root), "source_directory": "source", "release_directory": "release",
+                            "db_url": f"sqlite:///{root}/gradebook.db"},
+        "Application": {"log_level": "WARN"},
+    }))
+    if extra:
+        config.merge(Config(extra))
+    return config
+
+
+def ensure_bin_on_path() -> None:
+    """nbgrader shells out to ``alembic``, which lives next to this interpreter."""
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+
+
+def prepare_course(root: Path, chapter: str, config):
+    """Copy the chapter's current source into ``root/source`` and release it; return the nbgrader API."""
+    from nbgrader.apps import NbGraderAPI
+
+    ensure_bin_on_path()
+    root.mkdir(parents=True, exist_ok=True)
+    src = root / "source" / chapter
+    if src.exists():
+        shutil.rmtree(src)      # a re-grade uses the source as it is now, never an old copy
+    shutil.copytree(paths.SOLUTIONS / chapter, src)
+    api = NbGraderAPI(config=config)
+    result = api.generate_assignment(chapter, force=True)
+    if not result["success"]:
+        raise RuntimeError(f"generate_assignment {chapter} failed:\n{result['log']}\n{result.get('error')}")
+    return api
+
+
+def lay_out(sub_dir: Path | None, chapter: str, release, target: Path) -> list[str]:
+    """Put one learner's files for ``chapter`` into ``target`` (their folder in ``course/submitted``).
+
+    The notebook is the one named like the chapter, else the only other notebook; a missing,
+    empty or unreadable one becomes the released notebook, noted. Returns the notes."""
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    notes: list[str] = []
+    nb = None
+    name = f"{chapter}.ipynb"
+    if sub_dir is None or not sub_dir.is_dir():
+        notes.append("no submission: the folder for this chapter is missing")
+    else:
+        found = sorted(p for p in sub_dir.glob("*.ipynb") if p.is_file() and not p.is_symlink())
+        path = sub_dir / name if (sub_dir / name) in found else (found[0] if found else None)
+        if path is None:
+            notes.append("no submission: " + ("the submission folder is empty" if not any(sub_dir.iterdir())
+                                              else f"the submission folder has no notebook (expected {name})"))
+        else:
+            if path.name != name:
+                notes.append(f"notebook named {path.name} instead of {name}; graded it anyway")
+            extra = [p.name for p in found if p != path]
+            if extra:
+                notes.append(f"extra notebook(s) ignored: {', '.join(extra)}")
+            try:
+                nb = nbformat.reads(path.read_bytes().decode("utf-8", errors="replace"), as_version=4)
+                if not isinstance(nb.get("cells"), list):
+                    raise ValueError("no cells")
+                _strip_forged_notes(nb)
+            except Exception as e:  # noqa: BLE001 - any unreadable file is reported, not raised
+                notes.append(f"no submission: {path.name} is not a valid notebook "
+                             f"({type(e).__name__}: {str(e)[:150]})")
+                nb = None
+            for p in sub_dir.iterdir():          # the learner's other files (data, modules) go along
+                if p.is_file() and not p.is_symlink() and p.suffix != ".ipynb":
+                    shutil.copy(p, target / p.name)
+    if nb is None:
+        nb = nbformat.from_dict(release)
+    add_notes(nb, notes)
+    nbformat.write(nb, target / name)
+    return notes
+
+
+# ----------------------------------------------------------------------------- workers
+_API = None
+
+
+def _worker_api(config):
+    global _API
+    if _API is None:
+        import warnings
+
+        from nbgrader.apps import NbGraderAPI
+        from sqlalchemy.exc import SAWarning
+        # nbgrader 0.9's gradebook triggers this SQLAlchemy notice on every submission (harmless, and
+        # one line per learner would drown the progress bar); nbgrader's own warnings stay on.
+        warnings.filterwarnings("ignore", message=r"Object of type <\w+> not in session", category=SAWarning)
+        _API = NbGraderAPI(config=config)
+    return _API
+
+
+def _grade_one(chapter: str, learner: str, config, feedback: bool) -> dict:
+    """nbgrader autograde (and generate_feedback) of one learner, in a worker process."""
+    t0 = time.monotonic()
+    api = _worker_api(config)
+    res = api.autograde(chapter, learner, force=True, create=True)
+    out = {"learner": learner, "seconds": time.monotonic() - t0, "error": None, "feedback": None}
+    if not res["success"]:
+        out["error"] = "nbgrader autograde failed: " + (str(res.get("log") or "")[-1500:] + "\n"
+                                                        + str(res.get("error") or ""))[-2500:]
+        return out
+    if feedback:
+        fb = api.generate_feedback(chapter, learner, force=True)
+        if not fb["success"]:
+            out["feedback"] = "nbgrader generate_feedback failed: " + str(fb.get("error") or fb["log"])[-300:]
+    return out
+
+
+def find_learners(submitted: Path) -> list[str]:
+    return sorted(p.name for p in submitted.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def grade_chapter(chapter: str, submitted: Path, out: Path, *, jobs: int | None = None, limits=None,
+                  use_sandbox: bool = True, learners: list[str] | None = None, progress: bool = True,
+                  feedback: bool = True, extra_config: dict | None = None) -> ClassResult:
+    """Grade every learner's ``submitted/<learner>/<chapter>/`` into the course in ``out/course``."""
+    from ..sandbox import Limits, warn_if_unsandboxed
+
+    t0 = time.monotonic()
+    limits = limits or Limits()
+    jobs = jobs or os.cpu_count() or 1
+    out = Path(out).resolve()
+    root = out / "course"
+    learners = learners if learners is not None else find_learners(submitted)
+    warn_if_unsandboxed(use_sandbox)
+    tune_sqlite()
+    execute = {"cell_timeout": limits.cell_timeout, "notebook_timeout": limits.notebook_timeout,
+               "memory_mb": limits.memory_mb, "file_mb": limits.file_mb, "sandbox": use_sandbox}
+    extra = {"SandboxedExecute": execute}
+    if extra_config:
+        from traitlets.config import Config
+        merged = Config(extra)
+        merged.merge(Config(extra_config))
+        extra = merged
+    config = course_config(root, extra)
+    prepare_course(root, chapter, config)
+    release = nbformat.read(root / "release" / chapter / f"{chapter}.ipynb", as_version=4)
+    problems: dict[str, list[str]] = {}
+    for learner in learners:
+        sub = submitted / learner / chapter
+        problems[learner] = lay_out(sub if sub.is_dir() else None, chapter, release,
+                                    root / "submitted" / learner / chapter)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+        bar = tqdm(total=len(learners), desc=f"grading {chapter}", unit="learner", file=sys.stderr)
+    grader_errors: dict[str, str] = {}
+    timing = {"autograde + feedback (workers)": 0.0}
+    ctx = mp.get_context("fork")
+    with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(learners) or 1)), mp_context=ctx) as pool:
+        futures = {pool.submit(_grade_one, chapter, learner, config, feedback): learner for learner in learners}
+        for fut in as_completed(futures):
+            learner = futures[fut]
+            try:
+                data = fut.result()
+            except Exception as e:  # noqa: BLE001 - e.g. a worker process killed
+                data = {"error": f"grading failed: {type(e).__name__}: {e}", "seconds": 0, "feedback": None}
+            timing["autograde + feedback (workers)"] += data["seconds"]
+            if data["error"]:
+                grader_errors[learner] = data["error"]
+            if data["feedback"]:
+                problems[learner].append(data["feedback"])
+            if bar:
+                bar.update(1)
+    if bar:
+        bar.close()
+    results = read_results(root, chapter, learners, config)
+    for learner, res in results.items():
+        notes = [n for n in res.notes if n not in problems.get(learner, [])]
+        all_notes = problems.get(learner, []) + notes
+        if learner in grader_errors:
+            res.grader_error = grader_errors[learner]
+            all_notes.append(f"GRADER ERROR (not the learner's fault; not graded): {grader_errors[learner]}")
+        res.notes = all_notes
+        if all_notes:
+            res.problem = "; ".join(all_notes)
+    return ClassResult(chapter, results, problems, time.monotonic() - t0, timing, grader_errors)
+
+
+def grade(submissions: Path, chapters: list[str], out: Path, **kwargs) -> tuple[list[ClassResult], str]:
+    """Everything ``nnbook-grade`` does: a folder or a zip in, reports out."""
+    import zipfile
+
+    from ..reports import write_reports
+    from ..intake import unpack_zip
+
+    out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    submissions = Path(submissions)
+    if submissions.is_file() and zipfile.is_zipfile(submissions):
+        submitted = unpack_zip(submissions, out / "unzipped")
+    else:
+        submitted = submissions / "submitted" if (submissions / "submitted").is_dir() else submissions
+    learners = find_learners(submitted)
+    classes = [grade_chapter(ch, submitted, out, learners=learners, **kwargs) for ch in chapters]
+    return classes, write_reports(out, classes)

@@ -1,0 +1,79 @@
+"""What ``nnbook-grade`` writes for the instructor: ``grades.csv``, ``summary.txt`` and the feedback pages.
+
+Everything here reads the graded course (``OUT/course``) and the :class:`ClassResult` of each chapter.
+"""
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import nbformat
+
+from . import cells
+
+
+def exercise_ids(root: Path, chapter: str) -> list[str]:
+    """Grade ids of the chapter's autograded test cells, in the order of the release."""
+    return cells.test_ids(nbformat.read(root / "release" / chapter / f"{chapter}.ipynb", as_version=4))
+
+
+def write_reports(out: Path, classes: list) -> str:
+    """grades.csv, feedback/<learner>/<chapter>.html and summary.txt in ``out``; return the summary."""
+    out = Path(out).resolve()
+    root = out / "course"
+    learners = sorted({l for c in classes for l in c.results})
+    header = ["learner"]
+    ids = {c.chapter: exercise_ids(root, c.chapter) for c in classes}
+    for c in classes:
+        header += [f"{c.chapter}:{gid}" for gid in ids[c.chapter]]
+        header += [f"{c.chapter}:total", f"{c.chapter}:max"]
+    header += ["total", "max", "problems"]
+    rows = []
+    for l in learners:
+        row, total, mx, notes = [l], 0.0, 0.0, []
+        for c in classes:
+            r = c.results.get(l)
+            if r is not None and r.grader_error:
+                row += [""] * len(ids[c.chapter]) + ["", ""]          # not graded: no score to show
+            else:
+                for gid in ids[c.chapter]:
+                    cell = r.cells.get(gid) if r else None
+                    row.append(f"{cell.score:g}" if cell else "0")
+                t = r.total if r else 0.0
+                m = r.max_total if r else 0.0
+                row += [f"{t:g}", f"{m:g}"]
+                total, mx = total + t, mx + m
+            if r and r.problem:
+                notes.append(f"{c.chapter}: {r.problem}")
+        row += [f"{total:g}", f"{mx:g}", " | ".join(notes)]
+        rows.append(row)
+    with open(out / "grades.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+    fb = out / "feedback"
+    for c in classes:
+        for l in c.results:
+            src = root / "feedback" / l / c.chapter / f"{c.chapter}.html"
+            if src.exists():
+                (fb / l).mkdir(parents=True, exist_ok=True)
+                shutil.copy(src, fb / l / f"{c.chapter}.html")
+    lines = []
+    for c in classes:
+        n = len(c.results)
+        lines.append(f"== {c.chapter}: {n} learners graded in {c.seconds:.1f} s "
+                     f"({c.seconds / max(n, 1):.2f} s per notebook; "
+                     + ", ".join(f"{k} {v:.1f} s" for k, v in c.timing.items()) + ")")
+        width = max([len(l) for l in c.results] + [7])
+        for l, r in sorted(c.results.items()):
+            mark = f"  !! {r.problem}" if r.problem else ""
+            score = "  GRADER ERROR" if r.grader_error else f"{r.total:5g} / {r.max_total:<5g}"
+            lines.append(f"  {l:<{width}}  {score}{mark}")
+        if c.grader_errors:
+            lines.append(f"  !! {len(c.grader_errors)} learner(s) could not be graded because of a grader error")
+    lines.append(f"grades: {out / 'grades.csv'}")
+    lines.append(f"feedback pages: {fb}/<learner>/<chapter>.html")
+    text = "\n".join(lines) + "\n"
+    (out / "summary.txt").write_text(text)
+    return text
