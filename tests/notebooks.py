@@ -175,7 +175,8 @@ def stock_validate(nb: nbformat.NotebookNode, folder: Path, name: str, timeout: 
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.ipynb"
     nbformat.write(nb, path)
-    config = Config({"Execute": {"timeout": timeout}, "KernelManager": {"transport": "ipc"},
+    config = Config({"Execute": {"timeout": timeout, "startup_timeout": 300},
+                     "KernelManager": {"transport": "ipc", "ip": str(folder.resolve() / "kernel-ipc")},
                      "Validator": {"validate_all": True}})
     return Validator(config=config).validate(str(path))
 

@@ -321,7 +321,7 @@ def _make_shell():
         def showsyntaxerror(self, filename=None, running_compiled_code=False):
             pass
 
-    config = Config({"HistoryManager": {"enabled": False}, "InteractiveShell": {"colors": "NoColor"}})
+    config = Config({"HistoryManager": {"enabled": False}, "InteractiveShell": {"colors": "nocolor"}})
     shell = JudgeShell(config=config)
     shell.displayhook = Recorder(shell=shell, cache_size=0)
     shell.display_trap = DisplayTrap(hook=shell.displayhook)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import json
 import struct
+from collections.abc import Mapping as _Mapping
 
 import numpy as np
 
@@ -56,13 +57,14 @@ def send(sock, header: dict, blobs: list[bytes] = ()) -> None:
 
 
 def recv(sock) -> tuple[dict, list[bytes]]:
+    """One frame: ``(header, blobs)``. A malformed frame raises :class:`WireError` (EOFError at the end)."""
     (n,) = struct.unpack(">I", _read_exact(sock, 4))
     if n > MAX_FRAME:
         raise WireError(f"header of {n} bytes is too large")
     try:
         header = json.loads(_read_exact(sock, n))
-    except ValueError as e:
-        raise WireError(f"header is not JSON: {e}") from None
+    except (ValueError, RecursionError) as e:      # RecursionError: a deeply nested header
+        raise WireError(f"header is not JSON: {str(e)[:100]}") from None
     if not isinstance(header, dict):
         raise WireError("header is not an object")
     nblobs = header.get("nblobs", 0)
@@ -115,15 +117,28 @@ def _enc(v, blobs, handle_of, depth):
         return {"L" if t is list else "T": [_enc(x, blobs, handle_of, depth + 1) for x in v]}
     if isinstance(v, tuple) and hasattr(v, "_fields"):            # namedtuple: as a plain tuple
         return {"T": [_enc(x, blobs, handle_of, depth + 1) for x in tuple(v)]}
-    if t is dict and all(type(k) in (str, int, bool, float) or k is None for k in v):
+    if isinstance(v, _Mapping) and all(type(k) in (str, int, bool, float) or k is None for k in v.keys()):
+        # any mapping (dict, defaultdict, OrderedDict, ...) is data: it arrives as a plain dict
         return {"D": [[_enc(k, blobs, handle_of, depth + 1), _enc(x, blobs, handle_of, depth + 1)]
                       for k, x in v.items()]}
     return handle_of(v)
 
 
-def decode(obj, blobs: list[bytes], make_handle, _depth: int = 0, _count: list | None = None):
-    """Rebuild plain data from :func:`encode`'s output; never unpickles, never trusts types."""
-    count = _count if _count is not None else [0]
+def decode(obj, blobs: list[bytes], make_handle):
+    """Rebuild plain data from :func:`encode`'s output; never unpickles, never trusts types.
+
+    Anything that is not a valid encoding raises :class:`WireError`, and nothing else."""
+    try:
+        return _dec(obj, blobs, make_handle, 0, [0])
+    except WireError:
+        raise
+    except (ValueError, TypeError, OverflowError, KeyError, IndexError, AttributeError, RecursionError,
+            MemoryError) as e:
+        raise WireError(f"malformed value ({type(e).__name__}: {str(e)[:100]})") from None
+
+
+def _dec(obj, blobs, make_handle, _depth, _count):
+    count = _count
     count[0] += 1
     if count[0] > MAX_ITEMS or _depth > MAX_DEPTH + 2:
         raise WireError("value too large or too deeply nested")
@@ -133,7 +148,7 @@ def decode(obj, blobs: list[bytes], make_handle, _depth: int = 0, _count: list |
         raise WireError(f"unexpected value {type(obj).__name__}")
     tag = next(iter(obj))
     arg = obj[tag]
-    rec = lambda x: decode(x, blobs, make_handle, _depth + 1, count)  # noqa: E731
+    rec = lambda x: _dec(x, blobs, make_handle, _depth + 1, count)  # noqa: E731
     if tag == "F":
         return float(str(arg))
     if tag == "I":
