@@ -6,11 +6,13 @@ BIN    := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: start test setup sysdeps build check lab-only grade lab-config
+.PHONY: start test setup sysdeps build check lab-config
 
 ## start: set up everything, then open JupyterLab on chapters/ (the learner's view)
+# One BLAS thread per kernel: multi-threaded OpenBLAS on a busy 2-core machine can be 40x slower.
+BLAS_ENV := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 start: setup lab-config
-	JUPYTER_CONFIG_PATH=$(LAB_CONFIG) $(BIN)/jupyter lab --ServerApp.root_dir=chapters $(ROOT_FLAG)
+	$(BLAS_ENV) JUPYTER_CONFIG_PATH=$(LAB_CONFIG) $(BIN)/jupyter lab --ServerApp.root_dir=chapters $(ROOT_FLAG)
 
 # lab-config: the learner's Jupyter configuration, in $(LAB_CONFIG) (git-ignored; the browser tests make
 # their own with `make lab-config LAB_CONFIG=/some/absolute/dir`).

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import nbformat
 
-REPO = Path(__file__).resolve().parent.parent
+from autograde import cells
+from autograde.paths import ROOT as REPO
 
 
 def solution_path(chapter: str) -> Path:
@@ -26,13 +27,8 @@ def read(path: Path) -> nbformat.NotebookNode:
     return nbformat.read(path, as_version=4)
 
 
-def grade_id(cell) -> str | None:
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
-
-
-def graded_test_ids(nb) -> list[str]:
-    return [grade_id(c) for c in nb.cells
-            if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"]
+grade_id = cells.grade_id
+graded_test_ids = cells.test_ids
 
 
 def with_cells(nb, replacements: dict[str, str]) -> nbformat.NotebookNode:

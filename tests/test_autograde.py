@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograde import cells, cli, demo_class, sandbox
+from autograde import cells, cli, demo_class, paths, sandbox
 from autograde.grader import judge
 from autograde.grader.driver import grade_chapter
 from autograde.sandbox import slot as sandbox_slot
@@ -21,7 +21,7 @@ from notebooks import read, solution_path, with_cells
 from test_ch01_grading import MUTANTS
 
 CHAPTER = "01_neuron"
-REPO = Path(__file__).resolve().parent.parent
+REPO = paths.ROOT
 FULL = 12.0
 
 pytestmark = pytest.mark.slow
@@ -194,8 +194,7 @@ def test_without_bubblewrap_grading_still_works_and_warns(tmp_path):
         msg = sandbox.warn_if_unsandboxed(False)
         assert msg and "WITHOUT" in msg
         src = read(solution_path(CHAPTER))
-        tests = {c.metadata["nbgrader"]["grade_id"]: c.source for c in src.cells
-                 if c.metadata.get("nbgrader", {}).get("grade")}
+        tests = {cells.grade_id(c): c.source for c in src.cells if cells.is_test(c)}
         run = judge.run_notebook(slot, src.cells, tests, cells.solution_names(src), None)
         errors = {i: o for i, o in run.outputs.items() if any(x["output_type"] == "error" for x in o)}
         assert not errors and len(run.outputs) > len(tests)

@@ -31,7 +31,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from autograde.paths import ROOT as REPO  # noqa: E402
 BIN = Path(sys.executable).parent
 CHROMIUM = os.environ.get("NNBOOK_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(os.environ.get("NNBOOK_BROWSER_ARTIFACTS", "/tmp/nnbook-browser-artifacts"))
@@ -131,7 +131,9 @@ class LabServer:
         # nbgrader shells out to `alembic`, which lives next to this interpreter
         env.update(HOME=str(self.home), PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
                    JUPYTER_CONFIG_PATH=str(self.config), JUPYTER_RUNTIME_DIR=str(self.runtime),
-                   PYTHONUNBUFFERED="1")
+                   PYTHONUNBUFFERED="1",
+                   # as `make start` does: one BLAS thread per kernel (many threads crawl on a busy machine)
+                   OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
         return env
 
     def start(self) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from autograde.paths import ROOT as REPO  # noqa: E402
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 RUN_ALL_TIMEOUT = 300   # s per chapter; the capstone trains a network
 
