@@ -159,6 +159,15 @@ def build(chapter: str, n: int, out: Path, mistakes: dict | None = None, release
         nb.cells.insert(j + 1, copy.deepcopy(nb.cells[j]))
         nb.cells[j + 1].id = "duplicate-solution"
     faults.append(("fault-duplicate-ids", nb, full, "duplicated a solution cell and a test cell"))
+    if ex_of_first:
+        nb = sol()
+        for c in nb.cells:
+            if _gid(c) == ex_of_first:
+                c.metadata["nbgrader"].update(grade=True, points=1000, locked=True)
+        nb.cells.append(_code("bonus = True", grade=True, solution=False, locked=True, points=50,
+                              grade_id="test_bonus", schema_version=3))
+        faults.append(("fault-forged-points", nb, full,
+                       f"marked {ex_of_first} as a graded cell worth 1000 points and added a 50-point test cell"))
 
     # -- hostile: the learner notebook (all stubs: every test must fail) plus an attack
     attacks = {

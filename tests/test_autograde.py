@@ -49,6 +49,7 @@ def probe_cell(out: Path) -> str:
     return "\n".join(lines)
 
 
+PRINTS_ITS_ARGUMENTS = "def weighted_sum(x, w, b):\n    print('ARGS:', list(x), list(w), b)\n    return float(np.dot(w, x) + b)"
 WRONG_WEIGHTED_SUM = "def weighted_sum(x, w, b):\n    return float(np.dot(w, x))"     # forgets the bias
 NUMPY_PATCH = ("import numpy as np, builtins\nnp.allclose = lambda *a, **k: True\n"
                "np.isclose = lambda a, b, **k: np.ones(np.broadcast(np.asarray(a), np.asarray(b)).shape, bool)\n"
@@ -71,6 +72,9 @@ def graded(tmp_path_factory):
     nb.cells.insert(3, nbformat.v4.new_code_cell(NUMPY_PATCH))
     (sub / "wrong-plus-hack" / CHAPTER).mkdir(parents=True)
     nbformat.write(nb, sub / "wrong-plus-hack" / CHAPTER / f"{CHAPTER}.ipynb")
+    nb = with_cells(solution, {"weighted_sum": PRINTS_ITS_ARGUMENTS})
+    (sub / "print-args" / CHAPTER).mkdir(parents=True)
+    nbformat.write(nb, sub / "print-args" / CHAPTER / f"{CHAPTER}.ipynb")
     nb = with_cells(solution, {"weighted_sum": WRONG_WEIGHTED_SUM})
     (sub / "wrong-plain" / CHAPTER).mkdir(parents=True)
     nbformat.write(nb, sub / "wrong-plain" / CHAPTER / f"{CHAPTER}.ipynb")
@@ -88,7 +92,7 @@ def _cells(graded, learner):
 
 
 def test_every_learner_is_in_the_gradebook_csv(graded):
-    learners = set(graded["manifest"]["learners"]) | {"probe", "wrong-plus-hack", "wrong-plain"}
+    learners = set(graded["manifest"]["learners"]) | {"probe", "wrong-plus-hack", "wrong-plain", "print-args"}
     assert set(graded["rows"]) == learners
     with sqlite3.connect(graded["out"] / "course" / "gradebook.db") as db:
         subs = db.execute("select count(*) from submitted_assignment").fetchone()[0]
@@ -110,6 +114,12 @@ def test_exact_scores_from_the_manifest(graded, kind):
                                              f"expected {expected}; problems: {graded['rows'][learner]['problems']}"
                 checked += 1
     assert checked >= 6
+
+
+def test_forged_points_earn_nothing_and_crash_nothing(graded):
+    row = graded["rows"]["fault-forged-points"]
+    assert float(row["total"]) == FULL and float(row[f"{CHAPTER}:max"]) == FULL, row
+    assert "claimed grading metadata" in row["problems"], row["problems"]
 
 
 def test_solution_cell_retyped_to_markdown_is_restored_as_nbgrader_does(graded):
@@ -140,6 +150,7 @@ def test_faults_are_explained(graded):
         "fault-output-flood": "output limit", "fault-os-exit": "kernel died", "fault-segfault": "kernel died",
         "fault-test-deleted": "deleted", "fault-test-moved-first": "moved",
         "fault-test-to-markdown": "changed to markdown", "fault-duplicate-ids": "more than once",
+        "fault-forged-points": "restored from the course",
     }
     for learner, words in expect.items():
         assert words in rows[learner]["problems"], (learner, rows[learner]["problems"])
@@ -171,6 +182,18 @@ def test_feedback_pages(graded):
     assert "should be 2.0, got 3.0" in html            # the visible test's teaching message
     assert "Grader&#39;s notes" in (fb / "fault-os-exit" / f"{CHAPTER}.html").read_text() or \
         "Grader's notes" in (fb / "fault-os-exit" / f"{CHAPTER}.html").read_text()
+
+
+def test_hidden_tests_inputs_stay_hidden(graded):
+    """What the learner's code prints while a hidden test calls it is withheld; visible tests keep theirs."""
+    assert float(graded["rows"]["print-args"]["total"]) == FULL
+    page = (graded["out"] / "feedback" / "print-args" / f"{CHAPTER}.html").read_text()
+    visible = page.count("ARGS:")
+    assert visible >= 1 and "output of your code during the hidden tests is not shown" in page
+    graded_nb = nbformat.read(graded["out"] / "course" / "autograded" / "print-args" / CHAPTER / f"{CHAPTER}.ipynb",
+                              as_version=4)
+    test = next(c for c in graded_nb.cells if cells.grade_id(c) == "test_weighted_sum")
+    assert "".join(o.get("text", "") for o in test.outputs).count("ARGS:") == visible
 
 
 def test_regrading_serially_gives_the_same_result(graded):
