@@ -193,7 +193,12 @@ def test_hidden_tests_inputs_stay_hidden(graded):
     graded_nb = nbformat.read(graded["out"] / "course" / "autograded" / "print-args" / CHAPTER / f"{CHAPTER}.ipynb",
                               as_version=4)
     test = next(c for c in graded_nb.cells if cells.grade_id(c) == "test_weighted_sum")
-    assert "".join(o.get("text", "") for o in test.outputs).count("ARGS:") == visible
+    text = "".join(o.get("text", "") for o in test.outputs)
+    assert "ARGS:" in text and "output of your code during the hidden tests is not shown" in text, text
+    # every ARGS line on the page comes from a visible part of some test (the page shows no more than that)
+    shown = sum("".join(o.get("text", "") for o in c.outputs).count("ARGS:") for c in graded_nb.cells
+                if c.cell_type == "code")
+    assert visible == shown
 
 
 def test_regrading_serially_gives_the_same_result(graded):
