@@ -99,6 +99,7 @@ def grade(root, config):
     # the learner submits the solution (their own code: print, warn, raise as written)
     sub = nbformat.read(root / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
     sub.cells[1].source = "\n".join(l for l in SOLUTION.strip().splitlines() if "SOLUTION" not in l)
+    sub.cells.insert(2, nbformat.v4.new_code_cell("print('trying')\nf(7)"))      # the learner's own cell
     (root / "submitted" / "ana" / ASSIGNMENT).mkdir(parents=True)
     nbformat.write(sub, root / "submitted" / "ana" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
     res = api.autograde(ASSIGNMENT, "ana", force=True, create=True)
@@ -146,3 +147,12 @@ def test_partial_credit_output_is_an_execute_result(both):
     _, (_, ours_nb) = both
     outs = outputs_of(ours_nb, "t_partial")
     assert [o.output_type for o in outs] == ["execute_result"] and outs[0].data["text/plain"] == "0.5"
+
+
+def test_a_learner_cells_last_value_is_an_execute_result_as_in_a_kernel(both):
+    (_, stock_nb), (_, ours_nb) = both
+
+    def mine(nb):
+        cell = next(c for c in nb.cells if c.cell_type == "code" and c.source.startswith("print('trying')"))
+        return [(o.output_type, o.get("text") or o.get("data", {}).get("text/plain")) for o in cell.outputs]
+    assert mine(ours_nb) == mine(stock_nb) == [("stream", "trying\n"), ("execute_result", "49")]

@@ -480,6 +480,10 @@ def run_notebook(slot: Slot, cells: list, tests: dict[str, str], names: list[str
                         outs.append(stream(limit_text(text), name))
                 if any(was_cut(o["text"]) for o in outs):
                     run.problems.append(f"cell {i + 1}: output cut to the output limit")
+                results = header.get("results")
+                if header.get("ok") and isinstance(results, list):
+                    outs += [{"output_type": "execute_result", "data": {"text/plain": limit_text(r)},
+                              "metadata": {}, "execution_count": None} for r in results[:8] if isinstance(r, str)]
                 if not header.get("ok"):
                     ename, evalue = str(header.get("ename", "Error"))[:100], str(header.get("evalue", ""))
                     outs.append(error(ename, limit_text(evalue, 8000)))

@@ -79,9 +79,29 @@ def warm_up():
         import ipywidgets  # noqa: F401
     except Exception:  # noqa: BLE001
         pass
+    from IPython.core.display_trap import DisplayTrap
+    from IPython.core.displayhook import DisplayHook
     from IPython.core.interactiveshell import InteractiveShell
-    shell = InteractiveShell.instance(colors="NoColor")
+
+    class Results(DisplayHook):
+        """A cell's last expression becomes an ``execute_result`` (its text), as in a Jupyter kernel."""
+        results = []
+
+        def write_output_prompt(self):
+            pass
+
+        def write_format_data(self, format_dict, md_dict=None):
+            text = format_dict.get("text/plain")
+            if isinstance(text, str):
+                self.results.append(limit_text(text))
+
+        def finish_displayhook(self):
+            pass
+
+    shell = InteractiveShell.instance(colors="nocolor")
     shell.history_manager.enabled = False
+    shell.displayhook = Results(shell=shell, cache_size=0)
+    shell.display_trap = DisplayTrap(hook=shell.displayhook)
     return shell
 
 
@@ -153,6 +173,7 @@ class Child:
             result, has_value, copyback, error = None, False, None, None
             try:
                 if op == "run":
+                    self.shell.displayhook.results = []
                     res = self.shell.run_cell(header["source"], store_history=False, silent=False)
                     exc = res.error_before_exec or res.error_in_exec
                     if exc is not None:
@@ -189,6 +210,8 @@ class Child:
                 sys.stdout, sys.stderr = old
                 warnings.showwarning = old_showwarning
             reply = {"ok": error is None, "stdout": out.text(), "stderr": err.text()}
+            if op == "run" and error is None:
+                reply["results"] = [r for r in self.shell.displayhook.results if isinstance(r, str)][:8]
             if error is not None:
                 reply["ename"] = type(error).__name__
                 try:
