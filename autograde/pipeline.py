@@ -29,7 +29,7 @@ import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
-from . import judge, sandbox
+from . import inert, judge, sandbox
 from .course import NotebookResult, prepare_course, read_results, write_submission
 
 RESULTS = ".nnbook"
@@ -477,7 +477,7 @@ def write_reports(out: Path, classes: list[ClassResult]) -> str:
     with open(out / "grades.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(header)
-        w.writerows(rows)
+        w.writerows([[inert.csv_cell(x) for x in row] for row in rows])   # learner names, notes: never formulas
     fb = out / "feedback"
     for c in classes:
         for l in c.results:
@@ -494,7 +494,7 @@ def write_reports(out: Path, classes: list[ClassResult]) -> str:
         width = max([len(l) for l in c.results] + [7])
         for l, r in sorted(c.results.items()):
             mark = f"  !! {r.problem}" if r.problem else ""
-            lines.append(f"  {l:<{width}}  {r.total:5g} / {r.max_total:<5g}{mark}")
+            lines.append(f"  {inert.csv_cell(l):<{width}}  {r.total:5g} / {r.max_total:<5g}{mark}")
     lines.append(f"grades: {out / 'grades.csv'}")
     lines.append(f"feedback pages: {fb}/<learner>/<chapter>.html")
     text = "\n".join(lines) + "\n"
