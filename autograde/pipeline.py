@@ -491,7 +491,7 @@ def write_reports(out: Path, classes: list[ClassResult]) -> str:
         lines.append(f"== {c.chapter}: {n} learners graded in {c.seconds:.1f} s "
                      f"({c.seconds / max(n, 1):.2f} s per notebook; "
                      + ", ".join(f"{k} {v:.1f} s" for k, v in c.timing.items()) + ")")
-        width = max([len(l) for l in c.results] + [7])
+        width = max([len(inert.csv_cell(l)) for l in c.results] + [7])
         for l, r in sorted(c.results.items()):
             mark = f"  !! {r.problem}" if r.problem else ""
             lines.append(f"  {inert.csv_cell(l):<{width}}  {r.total:5g} / {r.max_total:<5g}{mark}")
