@@ -6,7 +6,8 @@
   URL schemes; ``javascript:`` and other unsafe URLs in markdown links, images and link
   definitions become ``#``), raw cells (no HTML mime type, source cleaned), outputs (only
   ``text/plain`` and base64-valid ``image/png`` / ``image/jpeg`` / ``image/gif`` are kept; HTML,
-  SVG, JavaScript, Markdown, LaTeX and widget outputs are replaced by a plain note; output
+  SVG, JavaScript, Markdown, LaTeX and widget outputs are dropped, and replaced by a plain note
+  when nothing else is left; output
   metadata is dropped), attachments (only base64-valid PNG, JPEG and GIF) and cell metadata
   (only ``nbgrader``, ``tags`` of safe characters, and a few plain booleans survive).
 * :func:`csv_cell` -- OWASP's rule against spreadsheet formula injection.
@@ -144,7 +145,7 @@ def clean_output(output) -> dict:
             elif valid_image(mime, value):
                 kept[mime] = "".join(value) if isinstance(value, list) else value
         removed = sorted(m for m in data if m not in kept)
-        if removed and "text/plain" not in kept:
+        if removed and not kept:
             kept["text/plain"] = f"[output of type {', '.join(removed)} removed by the grader]"
         out["data"] = kept
         out["metadata"] = {}

@@ -452,7 +452,7 @@ def _unreachable_ancestor(path: Path) -> Path | None:
 
 
 @pytest.mark.skipif(AS_USER, reason="this is the ordinary-user run itself")
-def test_the_same_attacks_fail_when_the_grader_is_an_ordinary_user(tmp_path):
+def test_the_same_attacks_fail_when_the_grader_is_an_ordinary_user(tmp_path, request):
     if os.geteuid() != 0:
         pytest.skip("the grader already runs as an ordinary user here: the tests above are that run")
     user = _ordinary_user()
@@ -476,11 +476,10 @@ def test_the_same_attacks_fail_when_the_grader_is_an_ordinary_user(tmp_path):
     for i, p in enumerate(needed):
         if _unreachable_ancestor(p) is not None:
             script += [f"mkdir -p '{p}'", f"mount --bind '{hold / str(i)}' '{p}'"]
-    home = tmp_path / "home"
-    home.mkdir()
+    import tempfile
+    home = Path(tempfile.mkdtemp(prefix="nnbook-grader-home-", dir="/tmp"))     # pytest's own tmp is root's (0700)
+    request.addfinalizer(lambda: shutil.rmtree(home, ignore_errors=True))
     os.chown(home, uid, uid)
-    os.chmod(tmp_path, 0o755)
-    os.chmod(tmp_path.parent, 0o755)
     env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8",
            "NNBOOK_HARDENING_AS_USER": "1", "PYTHONDONTWRITEBYTECODE": "1", "OPENBLAS_NUM_THREADS": "1",
            "TMPDIR": str(home)}
