@@ -32,6 +32,7 @@ TMP_SIZE = 256 * 1024 * 1024
 
 STATUS: dict = {"pidns": False}
 _libc = None
+_pidns_fd = None
 
 
 def libc():
@@ -50,49 +51,38 @@ def _check(rc, what):
         raise OSError(e, f"{what}: {os.strerror(e)}")
 
 
-def zygote_setup(sandboxed: bool) -> None:
-    """Make the zygote the reaper of its learners (they are grandchildren, see :func:`fork_isolated`)."""
+def zygote_setup(sandboxed: bool, sock) -> None:
+    """Make the zygote process 1 of a PID namespace of its own user namespace (returns only there).
+
+    bwrap's PID namespace belongs to an outer user namespace, so the zygote could not return
+    to it after creating a learner's (``setns`` needs capabilities over it); one it created itself
+    it can. The first process only waits for the real zygote and exits with it."""
+    global _pidns_fd
     if not sandboxed:
         STATUS.update(pidns=False, why="not sandboxed")
         return
-    if libc().prctl(36, 1, 0, 0, 0) != 0:          # PR_SET_CHILD_SUBREAPER
+    if libc().unshare(CLONE_NEWPID) != 0:
         STATUS.update(pidns=False, why=os.strerror(ctypes.get_errno()))
         return
+    pid = os.fork()
+    if pid:
+        sock.close()
+        _, status = os.waitpid(pid, 0)
+        os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+    _pidns_fd = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
     STATUS.update(pidns=True)
 
 
-def fork_isolated() -> int:
-    """Like ``os.fork()``, but the child is process 1 of a new PID namespace.
+def enter_new_pidns() -> bool:
+    """Make the zygote's next child process 1 of a new PID namespace."""
+    if _pidns_fd is None:
+        return False
+    _check(libc().unshare(CLONE_NEWPID), "unshare PID namespace")
+    return True
 
-    An intermediate child unshares the PID namespace, forks the learner's process and
-    exits; the learner's process is re-parented to the zygote (a child subreaper), which
-    gets its pid (as the zygote sees it) through a pipe."""
-    r, w = os.pipe()
-    a = os.fork()
-    if a == 0:
-        try:
-            os.close(r)
-            _check(libc().unshare(CLONE_NEWPID), "unshare PID namespace")
-            b = os.fork()
-            if b == 0:
-                os.close(w)
-                return 0
-            os.write(w, str(b).encode())
-        except BaseException as e:  # noqa: BLE001 - reported to the zygote, which fails the fork
-            os.write(w, b"E" + str(e).encode()[:300])
-        os._exit(0)
-    os.close(w)
-    data = b""
-    while True:
-        chunk = os.read(r, 512)
-        if not chunk:
-            break
-        data += chunk
-    os.close(r)
-    os.waitpid(a, 0)
-    if not data or data[:1] == b"E":
-        raise OSError(f"could not isolate the learner: {data[1:].decode(errors='replace') or 'no pid'}")
-    return int(data)
+
+def leave_new_pidns() -> None:
+    _check(libc().setns(_pidns_fd, CLONE_NEWPID), "setns back to the zygote's PID namespace")
 
 
 def _close_fds(keep: int) -> None:

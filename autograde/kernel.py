@@ -282,10 +282,10 @@ def main():
                     raise ModuleNotFoundError(f"No module named '{fullname}'")
                 return None
         sys.meta_path.insert(0, Block())
+    import isolation as iso   # copied next to this file, like wire
+    iso.zygote_setup(sandboxed, sock)
     shell = warm_up()
     learners = set()
-    import isolation as iso   # copied next to this file, like wire
-    iso.zygote_setup(sandboxed)
     wire.send(sock, {"op": "ready", "pid": os.getpid(), "isolation": iso.STATUS})
     while True:
         try:
@@ -295,8 +295,8 @@ def main():
         op = header.get("op")
         if op == "fork":
             parent_end, child_end = socket.socketpair()
-            isolated = sandboxed and iso.STATUS["pidns"]
-            pid = iso.fork_isolated() if isolated else os.fork()
+            isolated = sandboxed and iso.enter_new_pidns()
+            pid = os.fork()
             if pid == 0:
                 sock.close()
                 parent_end.close()
@@ -317,6 +317,8 @@ def main():
                 sys.path.insert(0, header["cwd"])
                 Child(child_end, shell).serve()
                 os._exit(0)
+            if isolated:
+                iso.leave_new_pidns()
             child_end.close()
             learners.add(pid)
             socket.send_fds(sock, [wire.json.dumps({"pid": pid, "isolated": bool(isolated)}).encode()],
@@ -333,7 +335,7 @@ def main():
                 except OSError:
                     pass
                 learners.discard(pid)
-            if sandboxed:
+            if sandboxed and not iso.STATUS["pidns"]:
                 kill_others()
             for d in header.get("wipe", []):
                 wipe(d)
