@@ -6,8 +6,9 @@ learner it forks a child that becomes process 1 of a fresh PID namespace, and th
 child, before any learner code runs:
 
 1. gets a private mount and IPC namespace, a fresh ``/proc`` (only its own
-   processes are visible) and a fresh ``/tmp`` (a size-limited tmpfs that vanishes
-   with it);
+   processes are visible), a fresh ``/tmp``, ``/dev/shm`` and home folder (size-limited
+   tmpfs that vanish with it; the home holds a copy of the learner's files), and
+   everything else read-only;
 2. closes every file descriptor but its socket to the judge;
 3. sets the resource limits, the process-count limit (``RLIMIT_NPROC``) included;
 4. drops every capability (effective, permitted, inheritable, ambient and the
@@ -27,8 +28,10 @@ import seccomp
 CLONE_NEWNS = 0x00020000
 CLONE_NEWIPC = 0x08000000
 CLONE_NEWPID = 0x20000000
-MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 0x4000, 1 << 18
-TMP_SIZE = 256 * 1024 * 1024
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 32, 4096, 0x4000, 1 << 18
+TMP_SIZE = 256 * 1024 * 1024      # /tmp of one learner
+HOME_SIZE = 256 * 1024 * 1024     # the home folder of one learner
+SHM_SIZE = 64 * 1024 * 1024       # /dev/shm of one learner
 
 STATUS: dict = {"pidns": False}
 _libc = None
@@ -132,14 +135,30 @@ def drop_capabilities() -> None:
         raise OSError(f"capabilities remain: {caps}")
 
 
-def isolate_learner(keep_fd: int, limits: dict) -> None:
+def isolate_learner(keep_fd: int, limits: dict, home: str) -> None:
     """In the forked child (process 1 of its new PID namespace): confine it for good."""
+    import shutil
     c = libc()
     _check(c.unshare(CLONE_NEWNS | CLONE_NEWIPC), "unshare mount+IPC namespace")
     _check(c.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
     _check(c.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None), "mount /proc")
     _check(c.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV,
                    f"size={TMP_SIZE},mode=1777".encode()), "mount /tmp")
+    # the home folder: a size-limited tmpfs holding a copy of the learner's files (what the learner
+    # writes there can neither fill the grader's disk nor outlive this namespace)
+    src = os.open(home, os.O_RDONLY | os.O_DIRECTORY)
+    _check(c.mount(b"tmpfs", home.encode(), b"tmpfs", MS_NOSUID | MS_NODEV,
+                   f"size={HOME_SIZE},mode=0755".encode()), "mount the home folder")
+    shutil.copytree(f"/proc/self/fd/{src}", home, symlinks=True, dirs_exist_ok=True)
+    os.close(src)
+    if os.path.isdir("/dev/shm"):
+        _check(c.mount(b"tmpfs", b"/dev/shm", b"tmpfs", MS_NOSUID | MS_NODEV,
+                       f"size={SHM_SIZE},mode=1777".encode()), "mount /dev/shm")
+    # everything else read-only: bwrap's root folder and /dev are the slot's, shared by its learners
+    for path in ("/", "/dev"):
+        keep = os.statvfs(path).f_flag & (MS_NOSUID | MS_NODEV | MS_NOEXEC | 1024 | 2048)
+        _check(c.mount(None, path.encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY | keep, None),
+               f"remount {path} read-only")
     try:        # no user namespaces in this slot at all (the filter refuses them too)
         with open("/proc/sys/user/max_user_namespaces", "w") as f:
             f.write("0")

@@ -3,10 +3,11 @@
 Started once per grading slot as a *zygote*: it imports NumPy, Matplotlib,
 ipywidgets and IPython and builds an (unused) IPython shell, then waits. For
 every learner notebook the judge asks it to ``fork``: the child gets a fresh
-socket (passed to the judge with SCM_RIGHTS), its own session, resource limits
-and working directory, and runs that learner's cells -- so a learner costs a
-``fork()``, not a Python start-up. The zygote itself never runs learner code and
-is not dumpable (a child cannot ptrace it or write to its memory).
+socket (passed to the judge with SCM_RIGHTS), and is confined by :mod:`isolation`
+(process 1 of a new PID namespace, fresh /proc, /tmp and home, resource limits, no
+capabilities, seccomp) before it runs that learner's cells -- so a learner costs a
+``fork()``, not a Python start-up. The zygote itself never runs learner code, is not
+dumpable and is invisible to learners; ``clean`` kills a learner's whole PID namespace.
 
 Child operations: ``run`` a cell (IPython semantics: magics, last expression),
 ``get`` a global, ``call`` / ``attr`` / ``item`` / ``iter`` / ``next`` / ``len``
@@ -303,7 +304,7 @@ def main():
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 try:
                     if isolated:
-                        iso.isolate_learner(child_end.fileno(), header.get("limits", {}))
+                        iso.isolate_learner(child_end.fileno(), header.get("limits", {}), header["cwd"])
                     else:
                         iso.limit_learner(header.get("limits", {}), sandboxed)
                 except BaseException as e:  # noqa: BLE001 - never run learner code half-confined

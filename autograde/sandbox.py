@@ -1,16 +1,19 @@
 """Sandboxed learner kernels: one bubblewrap sandbox (a *slot*) per grading worker.
 
-A slot runs :mod:`autograde.kernel` as a zygote inside ``bwrap`` with no network,
-a fresh /tmp, a private /proc, and a filesystem made of the Python installation
-(read-only), a staged copy of the ``nnbook`` package *without* the chapter being
-graded (read-only), and one empty working directory. For each learner the judge
-copies that learner's files into the working directory and forks a child kernel
-with resource limits (address space, CPU time, file size, no core dumps); after
-the learner, every process of the sandbox but the zygote is killed and the
-directories are wiped.
+A slot runs :mod:`autograde.kernel` as a zygote inside ``bwrap`` (its own user, PID,
+mount, IPC, UTS, cgroup and network namespace; uid 1000 inside; as an unprivileged host
+user even when the grader is root, see :func:`host_identity`) with a filesystem made of
+the Python installation (read-only), a staged copy of the ``nnbook`` package *without* the
+chapter being graded (read-only), and one working directory. For each learner the judge
+copies that learner's files into the working directory and the zygote forks a child
+kernel that is process 1 of a fresh PID namespace, with fresh /proc, /tmp and home, no
+capabilities, a seccomp filter and resource limits (:mod:`autograde.isolation`,
+:mod:`autograde.seccomp`); after the learner that namespace is killed whole and the
+directory is wiped. Every wait of the judge on a kernel has an absolute deadline
+(:meth:`Kernel.request`).
 
 Where ``bwrap`` cannot run, slots fall back to a plain subprocess with the same
-resource limits and a warning: then learner code can read whatever the grader
+resource limits and filter and a warning: then learner code can read whatever the grader
 can.
 """
 from __future__ import annotations
@@ -324,10 +327,6 @@ class Slot:
                         elif p.is_dir() and not p.is_symlink():
                             shutil.copytree(p, self.spool / p.name, symlinks=False,
                                             ignore_dangling_symlinks=True, dirs_exist_ok=True)
-                    if self.owner:      # the learner's own files, as in a home folder
-                        for dirpath, dirnames, filenames in os.walk(self.spool):
-                            for n in dirnames + filenames:
-                                os.lchown(os.path.join(dirpath, n), *self.owner)
                 wire.send(self.ctl, {"op": "fork", "cwd": self.workdir_inside, "limits": self.limits.rlimits()})
                 self.ctl.settimeout(60)
                 msg, fds, _, _ = socket.recv_fds(self.ctl, 4096, 1)

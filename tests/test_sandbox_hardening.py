@@ -158,6 +158,13 @@ if pid == 0:
         os._exit(0)
     os._exit(0)
 os.waitpid(pid, 0)
+for d in ["/", "/dev", "/dev/shm", "/home", os.path.expanduser("~"), "/tmp"]:
+    try:
+        with open(os.path.join(d, "LEFT-BEHIND"), "w") as f:
+            f.write("x")
+        print("RESULT survivor left a file in", d)
+    except OSError as e:
+        print("RESULT survivor cannot write", d, type(e).__name__)
 print("RESULT survivor STARTED")
 """
 
@@ -165,6 +172,8 @@ WITNESS = """
 # WITNESS-MARKER: a survivor of an earlier learner looks for this text
 import os
 print("RESULT witness PROCS", sorted(int(p) for p in os.listdir("/proc") if p.isdigit()))
+print("RESULT witness LEFTOVERS", [d for d in ["/", "/dev", "/dev/shm", "/home", os.path.expanduser("~"), "/tmp"]
+                                   if os.path.exists(os.path.join(d, "LEFT-BEHIND"))])
 print("RESULT witness FILES", sorted(os.listdir(".")), sorted(os.listdir("/tmp")))
 """
 
@@ -323,12 +332,19 @@ def test_mounting_over_proc_fails(batch):
 def test_a_background_process_does_not_survive_into_the_next_learner(batch):
     text, _ = results_text(batch["out"], "survivor")
     assert "RESULT survivor STARTED" in text
+    assert lines(text, "survivor cannot write") == [f"RESULT survivor cannot write {d} OSError" for d in
+                                                    ("/", "/dev", "/home")], text
+    assert "RESULT witness LEFTOVERS []" in witness_text(batch)
     witness, _ = results_text(batch["out"], "witness")
     assert lines(witness, "witness PROCS") == ["RESULT witness PROCS [1]"], witness
     files = lines(witness, "witness FILES")[0]
     assert "STOLEN" not in files and files.endswith("[]"), files      # a fresh, empty /tmp too
     assert batch["results"]["witness"].total == FULL
     assert_everyone_exact(batch)
+
+
+def witness_text(batch) -> str:
+    return results_text(batch["out"], "witness")[0]
 
 
 def test_new_namespaces_cannot_be_created_or_entered(batch):
