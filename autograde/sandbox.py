@@ -285,6 +285,12 @@ class Slot:
             raise RuntimeError(f"the sandbox did not start: {header}")
         self.isolation = header.get("isolation") or {}
         self._ready = True
+        self._remove_bindroot()     # the sandbox holds its own binds now; do not leave these in /tmp
+
+    def _remove_bindroot(self):
+        if self._bindroot is not None:
+            shutil.rmtree(self._bindroot, ignore_errors=True)     # empty directories (the binds were private)
+            self._bindroot = None
 
     def restart(self):
         self.close()
@@ -302,9 +308,7 @@ class Slot:
             except OSError:
                 pass
             self.proc.wait()
-        if self._bindroot is not None:
-            shutil.rmtree(self._bindroot, ignore_errors=True)     # empty directories (the binds were private)
-            self._bindroot = None
+        self._remove_bindroot()
 
     def destroy(self):
         self.close()
