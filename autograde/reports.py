@@ -10,7 +10,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import cells
+from . import cells, inert
 
 
 def exercise_ids(root: Path, chapter: str) -> list[str]:
@@ -51,7 +51,7 @@ def write_reports(out: Path, classes: list) -> str:
     with open(out / "grades.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(header)
-        w.writerows(rows)
+        w.writerows([[inert.csv_cell(x) for x in row] for row in rows])   # learner names, notes: never formulas
     fb = out / "feedback"
     for c in classes:
         for l in c.results:
@@ -65,11 +65,11 @@ def write_reports(out: Path, classes: list) -> str:
         lines.append(f"== {c.chapter}: {n} learners graded in {c.seconds:.1f} s "
                      f"({c.seconds / max(n, 1):.2f} s per notebook; "
                      + ", ".join(f"{k} {v:.1f} s" for k, v in c.timing.items()) + ")")
-        width = max([len(l) for l in c.results] + [7])
+        width = max([len(inert.csv_cell(l)) for l in c.results] + [7])
         for l, r in sorted(c.results.items()):
             mark = f"  !! {r.problem}" if r.problem else ""
             score = "  GRADER ERROR" if r.grader_error else f"{r.total:5g} / {r.max_total:<5g}"
-            lines.append(f"  {l:<{width}}  {score}{mark}")
+            lines.append(f"  {inert.csv_cell(l):<{width}}  {score}{mark}")
         if c.grader_errors:
             lines.append(f"  !! {len(c.grader_errors)} learner(s) could not be graded because of a grader error")
     lines.append(f"grades: {out / 'grades.csv'}")

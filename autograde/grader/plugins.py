@@ -311,10 +311,14 @@ def autograde_config(**execute) -> dict:
     from nbgrader.converters.autograde import Autograde
     from nbgrader.preprocessors import Execute
 
+    from ..inert import SanitizeLearnerContent
+
     sanitize = [RepairTestCells, *Autograde.class_traits()['sanitize_preprocessors'].default()]
     grade = [SandboxedExecute if p is Execute else p for p in Autograde.class_traits()['autograde_preprocessors'].default()]
     if SandboxedExecute not in grade:
         raise RuntimeError("nbgrader's autograde preprocessors have no Execute to replace")
+    # what the learner wrote is made inert before the autograded notebook (which formgrader renders) is saved
+    grade.insert(grade.index(SandboxedExecute) + 1, SanitizeLearnerContent)
     return {
         "Autograde": {"sanitize_preprocessors": sanitize, "autograde_preprocessors": grade},
         "SandboxedExecute": dict(execute),
@@ -322,11 +326,15 @@ def autograde_config(**execute) -> dict:
 
 
 def feedback_config() -> dict:
-    """Feedback pages never show hidden tests (nbgrader #917): nbgrader's ``GenerateFeedback`` list
-    with ``ClearHiddenTests`` after ``GetGrades``."""
+    """Feedback pages never show hidden tests (nbgrader #917) nor run anything a learner wrote:
+    nbgrader's ``GenerateFeedback`` list with ``ClearHiddenTests`` after ``GetGrades`` and the
+    sanitiser first."""
     from nbgrader.converters.generate_feedback import GenerateFeedback
     from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
+    from ..inert import SanitizeLearnerContent
+
     pre = list(GenerateFeedback.class_traits()['preprocessors'].default())
     pre.insert(pre.index(GetGrades) + 1, ClearHiddenTests)
+    pre.insert(0, SanitizeLearnerContent)            # an autograded notebook from elsewhere is made inert too
     return {"GenerateFeedback": {"preprocessors": pre}, "ClearHiddenTests": {"enforce_metadata": False}}

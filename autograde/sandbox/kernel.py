@@ -3,10 +3,11 @@
 Started once per grading slot as a *zygote*: it imports NumPy, Matplotlib,
 ipywidgets and IPython and builds an (unused) IPython shell, then waits. For
 every learner notebook the judge asks it to ``fork``: the child gets a fresh
-socket (passed to the judge with SCM_RIGHTS), its own session, resource limits
-and working directory, and runs that learner's cells -- so a learner costs a
-``fork()``, not a Python start-up. The zygote itself never runs learner code and
-is not dumpable (a child cannot ptrace it or write to its memory).
+socket (passed to the judge with SCM_RIGHTS), and is confined by :mod:`isolation`
+(process 1 of a new PID namespace, fresh /proc, /tmp and home, resource limits, no
+capabilities, seccomp) before it runs that learner's cells -- so a learner costs a
+``fork()``, not a Python start-up. The zygote itself never runs learner code, is not
+dumpable and is invisible to learners; ``clean`` kills a learner's whole PID namespace.
 
 Child operations: ``run`` a cell (IPython semantics: magics, last expression),
 ``get`` a global, ``call`` / ``attr`` / ``item`` / ``iter`` / ``next`` / ``len``
@@ -68,6 +69,14 @@ class Capture:
 
 def warm_up():
     os.environ.setdefault("MPLBACKEND", "agg")
+    mpl = os.environ.get("MPLCONFIGDIR")
+    if mpl and os.path.isdir(mpl) and not os.access(mpl, os.W_OK):    # the read-only font cache: a writable copy
+        import shutil
+        try:
+            shutil.copytree(mpl, "/tmp/nnbook-mpl", dirs_exist_ok=True)
+            os.environ["MPLCONFIGDIR"] = "/tmp/nnbook-mpl"
+        except OSError:
+            pass
     import numpy  # noqa: F401
     try:
         import matplotlib
@@ -300,8 +309,11 @@ def main():
                     raise ModuleNotFoundError(f"No module named '{fullname}'")
                 return None
         sys.meta_path.insert(0, Block())
+    import isolation as iso   # copied next to this file, like wire
+    iso.zygote_setup(sandboxed, sock)
     shell = warm_up()
-    wire.send(sock, {"op": "ready", "pid": os.getpid()})
+    learners = set()
+    wire.send(sock, {"op": "ready", "pid": os.getpid(), "isolation": iso.STATUS})
     while True:
         try:
             header, _ = wire.recv(sock)
@@ -310,41 +322,48 @@ def main():
         op = header.get("op")
         if op == "fork":
             parent_end, child_end = socket.socketpair()
+            isolated = sandboxed and iso.enter_new_pidns()
             pid = os.fork()
             if pid == 0:
                 sock.close()
                 parent_end.close()
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                os.setsid()
-                import resource
-                for name, value in header.get("limits", {}).items():
-                    lim = getattr(resource, name)
+                try:
+                    if isolated:
+                        iso.isolate_learner(child_end.fileno(), header.get("limits", {}), header["cwd"])
+                    else:
+                        iso.limit_learner(header.get("limits", {}), sandboxed)
+                except BaseException as e:  # noqa: BLE001 - never run learner code half-confined
                     try:
-                        resource.setrlimit(lim, (value, value))
-                    except (ValueError, OSError):
-                        pass
+                        wire.send(child_end, {"ok": False, "ename": "SandboxError", "evalue": str(e)[:500],
+                                              "stdout": "", "stderr": ""})
+                    finally:
+                        os._exit(70)
                 os.chdir(header["cwd"])
                 os.environ["HOME"] = header["cwd"]
                 sys.path.insert(0, header["cwd"])
                 Child(child_end, shell).serve()
                 os._exit(0)
+            if isolated:
+                iso.leave_new_pidns()
             child_end.close()
-            socket.send_fds(sock, [wire.json.dumps({"pid": pid}).encode()], [parent_end.fileno()])
+            learners.add(pid)
+            socket.send_fds(sock, [wire.json.dumps({"pid": pid, "isolated": bool(isolated)}).encode()],
+                            [parent_end.fileno()])
             parent_end.close()
         elif op == "clean":
-            if sandboxed:
+            for pid in list(learners):       # pid 1 of a learner's PID namespace: killing it kills them all
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+                try:
+                    os.waitpid(pid, 0)
+                except OSError:
+                    pass
+                learners.discard(pid)
+            if sandboxed and not iso.STATUS["pidns"]:
                 kill_others()
-            else:
-                pid = header.get("pid")
-                if pid:
-                    try:
-                        os.killpg(pid, signal.SIGKILL)
-                    except OSError:
-                        pass
-                    try:
-                        os.waitpid(pid, 0)
-                    except OSError:
-                        pass
             for d in header.get("wipe", []):
                 wipe(d)
             wire.send(sock, {"ok": True})

@@ -1,23 +1,25 @@
 """Sandboxed learner kernels: one bubblewrap sandbox (a *slot*) per grading worker.
 
-A slot runs :mod:`autograde.kernel` as a zygote inside ``bwrap`` with no network,
-a fresh /tmp, a private /proc, and a filesystem made of the Python installation
-(read-only), a staged copy of the ``nnbook`` package *without* the chapter being
-graded (read-only), and one empty working directory. For each learner the judge
-copies that learner's files into the working directory and forks a child kernel
-with resource limits (address space, CPU time, file size, no core dumps); after
-the learner, every process of the sandbox but the zygote is killed and the
-directories are wiped.
+A slot runs :mod:`autograde.kernel` as a zygote inside ``bwrap`` (its own user, PID,
+mount, IPC, UTS, cgroup and network namespace; uid 1000 inside; as an unprivileged host
+user even when the grader is root, see :func:`host_identity`) with a filesystem made of
+the Python installation (read-only), a staged copy of the ``nnbook`` package *without* the
+chapter being graded (read-only), and one working directory. For each learner the judge
+copies that learner's files into the working directory and the zygote forks a child
+kernel that is process 1 of a fresh PID namespace, with fresh /proc, /tmp and home, no
+capabilities, a seccomp filter and resource limits (:mod:`autograde.sandbox.isolation`,
+:mod:`autograde.sandbox.seccomp`); after the learner that namespace is killed whole and the
+directory is wiped. Every wait of the judge on a kernel has an absolute deadline
+(:meth:`Kernel.request`).
 
 Where ``bwrap`` cannot run, slots fall back to a plain subprocess with the same
-resource limits and a warning: then learner code can read whatever the grader
+resource limits and filter and a warning: then learner code can read whatever the grader
 can.
 """
 from __future__ import annotations
 
 import json
 import os
-import select
 import shutil
 import socket
 import subprocess
@@ -50,11 +52,15 @@ class Limits:
     notebook_timeout: float = 600.0      # seconds of wall-clock time for a whole notebook
     memory_mb: int = 2048                # address-space limit of a learner's kernel
     file_mb: int = 64                    # largest file a learner's code may write
+    processes: int = 64                  # processes (and threads) of one learner's kernel, itself included
+    open_files: int = 1024               # file descriptors per process
 
     def rlimits(self) -> dict:
         cpu = int(self.notebook_timeout * 1.5) + 5
         return {"RLIMIT_AS": self.memory_mb * 1024 * 1024, "RLIMIT_CPU": cpu,
-                "RLIMIT_FSIZE": self.file_mb * 1024 * 1024, "RLIMIT_CORE": 0}
+                "RLIMIT_FSIZE": self.file_mb * 1024 * 1024, "RLIMIT_CORE": 0,
+                "RLIMIT_NPROC": self.processes, "RLIMIT_NOFILE": self.open_files,
+                "RLIMIT_MEMLOCK": 0, "RLIMIT_MSGQUEUE": 0}
 
 
 def bwrap_available() -> tuple[bool, str]:
@@ -64,8 +70,9 @@ def bwrap_available() -> tuple[bool, str]:
         if not exe:
             _BWRAP_STATE.update(ok=False, why="bwrap is not installed (apt-get install bubblewrap)")
         else:
-            r = subprocess.run([exe, "--ro-bind", "/", "/", "--unshare-all", "--die-with-parent", "true"],
-                               capture_output=True, text=True)
+            drop = host_identity()
+            r = subprocess.run([exe, *SANDBOX_FLAGS, "--ro-bind", "/", "/", "true"], capture_output=True, text=True,
+                               preexec_fn=_privilege_drop([], *drop) if drop else None)
             _BWRAP_STATE.update(ok=r.returncode == 0, why=r.stderr.strip() or f"exit {r.returncode}")
     return _BWRAP_STATE["ok"], _BWRAP_STATE.get("why", "")
 
@@ -78,7 +85,7 @@ def stage_library(stage: Path, blocked_module: str | None, allowed_modules: list
         if d.exists():
             shutil.rmtree(d)
         d.mkdir(parents=True)
-    for name in ("kernel.py", "wire.py", "textlimit.py"):
+    for name in ("kernel.py", "wire.py", "textlimit.py", "isolation.py", "seccomp.py"):
         shutil.copy(HERE / name, grader / name)
     src = paths.LIBRARY
     for name in ["__init__", "testing", *allowed_modules]:
@@ -94,6 +101,54 @@ def stage_library(stage: Path, blocked_module: str | None, allowed_modules: list
         pass
 
 
+# Every slot: its own user, PID, mount, IPC, UTS, cgroup and network namespace (no network at all);
+# inside, uid/gid 1000. The zygote keeps capabilities *within the slot's user namespace* only (it needs
+# them to give every learner a fresh PID/mount namespace, see isolation.py); learner code has none.
+SANDBOX_FLAGS = ["--unshare-all", "--unshare-user", "--uid", "1000", "--gid", "1000", "--hostname", "sandbox",
+                 "--cap-add", "ALL", "--die-with-parent", "--new-session"]
+SANDBOX_USER = "nnbook-sandbox"
+
+
+def host_identity() -> tuple[int, int] | None:
+    """The unprivileged host (uid, gid) bwrap runs as when the grader is root; None when not root.
+
+    ``NNBOOK_SANDBOX_UID`` / ``NNBOOK_SANDBOX_GID``, else the user ``nnbook-sandbox`` if it exists,
+    else ``nobody`` (65534). As root, bwrap would leave learner code owning root's files and make
+    ``RLIMIT_NPROC`` void; as this user it runs exactly as for an ordinary user."""
+    if os.geteuid() != 0:
+        return None
+    if os.environ.get("NNBOOK_SANDBOX_UID"):
+        uid = int(os.environ["NNBOOK_SANDBOX_UID"])
+        return uid, int(os.environ.get("NNBOOK_SANDBOX_GID", uid))
+    import pwd
+    try:
+        pw = pwd.getpwnam(SANDBOX_USER)
+        return pw.pw_uid, pw.pw_gid
+    except KeyError:
+        return 65534, 65534
+
+
+def _privilege_drop(sources: list[tuple[str, str]], uid: int, gid: int):
+    """A ``preexec_fn``: private mount namespace, bind ``src`` onto ``dest`` for each pair, become uid/gid."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+    pairs = [(s.encode(), d.encode()) for s, d in sources]
+
+    def preexec():
+        if libc.unshare(0x00020000) != 0:                                   # CLONE_NEWNS
+            os._exit(71)
+        if libc.mount(None, b"/", None, 0x4000 | (1 << 18), None) != 0:     # MS_REC | MS_PRIVATE
+            os._exit(72)
+        for src, dest in pairs:
+            if libc.mount(src, dest, None, 0x1000 | 0x4000, None) != 0:     # MS_BIND | MS_REC
+                os._exit(73)
+        os.setgroups([])
+        os.setresgid(gid, gid, gid)
+        os.setresuid(uid, uid, uid)
+    return preexec
+
+
 class Kernel:
     """The judge's end of one learner's child kernel."""
 
@@ -104,27 +159,31 @@ class Kernel:
         self.released: list[int] = []     # handles the judge no longer uses: freed with the next request
 
     def request(self, header: dict, blobs: list[bytes] = (), timeout: float | None = None):
+        """Send one request and wait for the whole reply, by an absolute deadline: ``timeout`` (the
+        cell limit by default) from now, and never past the notebook's deadline. A kernel that is
+        late -- busy, stalled, or dripping a frame byte by byte -- is killed (``KernelTimeout``)."""
         if self.dead:
             raise KernelDied(self.dead)
         if self.released:
             header = dict(header, release=self.released)
             self.released = []
-        if time.monotonic() > self.deadline:
+        now = time.monotonic()
+        if now >= self.deadline:
             raise KernelTimeout(f"the notebook time limit of {self.limits.notebook_timeout:.0f} s is used up")
         timeout = self.limits.cell_timeout if timeout is None else timeout
+        deadline = min(now + max(timeout, 0.01), self.deadline)
         try:
-            wire.send(self.sock, header, list(blobs))
-            ready, _, _ = select.select([self.sock], [], [], max(timeout, 0.01))
-            if not ready:
-                self.dead = f"no answer within {timeout:.0f} s"
-                self.slot.clean()
-                raise KernelTimeout(self.dead)
-            self.sock.settimeout(max(timeout, 1.0))
-            try:
-                return wire.recv(self.sock)
-            finally:
-                self.sock.settimeout(None)
-        except (EOFError, BrokenPipeError, ConnectionResetError, socket.timeout, wire.WireError) as e:
+            wire.send(self.sock, header, list(blobs), deadline=deadline)
+            return wire.recv(self.sock, deadline=deadline)
+        except wire.WireTimeout:
+            if deadline >= self.deadline:
+                self.dead = (f"the notebook time limit of {self.limits.notebook_timeout:.0f} s was reached "
+                             "before the kernel's answer was complete")
+            else:
+                self.dead = f"no complete answer within {timeout:.0f} s"
+            self.slot.clean()
+            raise KernelTimeout(self.dead) from None
+        except (EOFError, OSError, wire.WireError) as e:
             self.dead = self.dead or f"the kernel stopped ({type(e).__name__}: {e})"
             self.slot.clean()
             raise KernelDied(self.dead) from None
@@ -143,6 +202,11 @@ class Slot:
         self.stage, self.blocked_module, self.limits = stage, blocked_module, limits
         self.spool = Path(tempfile.mkdtemp(prefix="learner-", dir=stage))
         self.sandboxed = sandbox and bwrap_available()[0]
+        self.owner = host_identity() if self.sandboxed else None
+        if self.owner:
+            os.chown(self.spool, *self.owner)
+        self._bindroot = None
+        self.isolation: dict = {}
         self.proc = None
         self.ctl = None
         self.child_pid = None
@@ -158,28 +222,42 @@ class Slot:
         if self.blocked_module:
             env["NNBOOK_BLOCK_MODULE"] = f"nnbook.{self.blocked_module}"
         fd = theirs.fileno()
+        preexec = None
         if self.sandboxed:
             env.update(HOME=SANDBOX_HOME, MPLCONFIGDIR="/nnbook-mpl", NNBOOK_SANDBOXED="1",
                        PYTHONPATH="/nnbook-lib:/nnbook-grader")
+            prefixes = {str(Path(sys.base_prefix).resolve()), str(Path(sys.prefix).resolve()),
+                        str(Path(sys.prefix))}
+            binds = [("--ro-bind", p, p) for p in sorted(prefixes) if not p.startswith("/usr")]
+            binds += [("--ro-bind", str(self.stage / "grader"), "/nnbook-grader"),
+                      ("--ro-bind", str(self.stage / "lib"), "/nnbook-lib"),
+                      ("--ro-bind", str(self.stage / "mpl"), "/nnbook-mpl"),
+                      ("--bind", str(self.spool), SANDBOX_HOME)]
+            drop = host_identity()
+            if drop:
+                # started as root: bwrap runs as the unprivileged host user ``drop`` (see host_identity); the
+                # bind sources it could not reach itself (a Python under /root, say) are bound in first, by
+                # root, in a private mount namespace of the bwrap process, onto empty directories
+                self._bindroot = Path(tempfile.mkdtemp(prefix="nnbook-binds-", dir="/tmp"))
+                os.chmod(self._bindroot, 0o755)
+                sources = []
+                for i, (kind, src, dest) in enumerate(binds):
+                    (self._bindroot / str(i)).mkdir()
+                    sources.append((src, str(self._bindroot / str(i))))
+                    binds[i] = (kind, str(self._bindroot / str(i)), dest)
+                preexec = _privilege_drop(sources, *drop)
             cmd = ["bwrap", "--clearenv"]
             for k, v in env.items():
                 cmd += ["--setenv", k, v]
-            prefixes = {str(Path(sys.base_prefix).resolve()), str(Path(sys.prefix).resolve()),
-                        str(Path(sys.prefix))}
+            cmd += SANDBOX_FLAGS
             cmd += ["--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
                     "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
                     # bwrap mounts in order: the private /tmp comes first, so that a Python installation or
                     # virtual environment that lives under /tmp (a CI checkout, say) is bound on top of it
                     "--size", str(256 * 1024 * 1024), "--tmpfs", "/tmp"]
-            for p in sorted(prefixes):
-                if not p.startswith("/usr"):
-                    cmd += ["--ro-bind", p, p]
-            cmd += ["--ro-bind", str(self.stage / "grader"), "/nnbook-grader",
-                    "--ro-bind", str(self.stage / "lib"), "/nnbook-lib",
-                    "--ro-bind", str(self.stage / "mpl"), "/nnbook-mpl",
-                    "--bind", str(self.spool), SANDBOX_HOME,
-                    "--proc", "/proc", "--dev", "/dev",
-                    "--unshare-all", "--die-with-parent", "--new-session", "--chdir", SANDBOX_HOME,
+            for kind, src, dest in binds:
+                cmd += [kind, src, dest]
+            cmd += ["--proc", "/proc", "--dev", "/dev", "--chdir", SANDBOX_HOME,
                     py, "/nnbook-grader/kernel.py", str(fd)]
         else:
             env.update(HOME=str(self.spool), MPLCONFIGDIR=str(self.stage / "mpl"),
@@ -187,7 +265,8 @@ class Slot:
             cmd = [py, str(self.stage / "grader" / "kernel.py"), str(fd)]
         self.proc = subprocess.Popen(cmd, pass_fds=[fd], env=env, cwd=str(self.spool),
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, start_new_session=True)
+                                     stderr=None if os.environ.get("NNBOOK_SANDBOX_DEBUG") else subprocess.DEVNULL,
+                                     start_new_session=True, preexec_fn=preexec)
         theirs.close()
         self.ctl = ours
         self._ready = False
@@ -204,7 +283,14 @@ class Slot:
             self.ctl.settimeout(None)
         if header.get("op") != "ready":
             raise RuntimeError(f"the sandbox did not start: {header}")
+        self.isolation = header.get("isolation") or {}
         self._ready = True
+        self._remove_bindroot()     # the sandbox holds its own binds now; do not leave these in /tmp
+
+    def _remove_bindroot(self):
+        if self._bindroot is not None:
+            shutil.rmtree(self._bindroot, ignore_errors=True)     # empty directories (the binds were private)
+            self._bindroot = None
 
     def restart(self):
         self.close()
@@ -222,6 +308,7 @@ class Slot:
             except OSError:
                 pass
             self.proc.wait()
+        self._remove_bindroot()
 
     def destroy(self):
         self.close()

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 import struct
+import time
 from collections.abc import Mapping as _Mapping
 
 import numpy as np
@@ -35,11 +37,29 @@ class WireError(Exception):
     """The other side sent something that is not a valid frame."""
 
 
+class WireTimeout(Exception):
+    """The whole frame did not arrive (or could not be sent) before the absolute deadline."""
+
+
 # ----------------------------------------------------------------------------- framing
-def _read_exact(sock, n: int) -> bytes:
+def _arm(sock, deadline):
+    """Give the next socket operation what is left until ``deadline`` (a ``time.monotonic()`` value)."""
+    if deadline is None:
+        return
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise WireTimeout("deadline passed")
+    sock.settimeout(left)
+
+
+def _read_exact_(sock, n: int, deadline=None) -> bytes:
     chunks = []
     while n:
-        chunk = sock.recv(min(n, 1 << 20))
+        _arm(sock, deadline)
+        try:
+            chunk = sock.recv(min(n, 1 << 20))
+        except socket.timeout:
+            raise WireTimeout("deadline passed while receiving") from None
         if not chunk:
             raise EOFError("channel closed")
         chunks.append(chunk)
@@ -47,17 +67,42 @@ def _read_exact(sock, n: int) -> bytes:
     return b"".join(chunks)
 
 
-def send(sock, header: dict, blobs: list[bytes] = ()) -> None:
+def send(sock, header: dict, blobs: list[bytes] = (), deadline: float | None = None) -> None:
+    """Send one frame; with ``deadline``, give up (``WireTimeout``) if the peer does not take it in time."""
     header = dict(header, nblobs=len(blobs))
     data = json.dumps(header, allow_nan=True).encode()
     parts = [struct.pack(">I", len(data)), data]
     for b in blobs:
         parts += [struct.pack(">Q", len(b)), b]
-    sock.sendall(b"".join(parts))
+    payload = memoryview(b"".join(parts))
+    if deadline is None:
+        sock.sendall(payload)
+        return
+    try:
+        while payload:
+            _arm(sock, deadline)
+            try:
+                sent = sock.send(payload[:1 << 20])
+            except socket.timeout:
+                raise WireTimeout("deadline passed while sending") from None
+            payload = payload[sent:]
+    finally:
+        sock.settimeout(None)
 
 
-def recv(sock) -> tuple[dict, list[bytes]]:
-    """One frame: ``(header, blobs)``. A malformed frame raises :class:`WireError` (EOFError at the end)."""
+def recv(sock, deadline: float | None = None) -> tuple[dict, list[bytes]]:
+    """One frame: ``(header, blobs)``. A malformed frame raises :class:`WireError` (EOFError at the end).
+    With ``deadline`` (``time.monotonic()``), the *whole* frame must have arrived by then, however the
+    sender paces its bytes; else ``WireTimeout``."""
+    try:
+        return _recv(sock, deadline)
+    finally:
+        if deadline is not None:
+            sock.settimeout(None)
+
+
+def _recv(sock, deadline) -> tuple[dict, list[bytes]]:
+    _read_exact = lambda s, k: _read_exact_(s, k, deadline)  # noqa: E731
     (n,) = struct.unpack(">I", _read_exact(sock, 4))
     if n > MAX_FRAME:
         raise WireError(f"header of {n} bytes is too large")
