@@ -30,8 +30,9 @@ from pathlib import Path
 
 import nbformat
 
-REPO = Path(__file__).resolve().parent.parent
-CONFIG = REPO / "autograde" / "nbgrader_config.py"
+from . import paths
+
+CONFIG = paths.nbgrader_config_file()
 
 DIRECTIVE = re.compile(r"^\s*#\|\s*(?P<name>[\w-]+)\s*(?P<arg>.*?)\s*$")
 SOLUTION_MARKER_LINE = re.compile(r"^\s*#+\s*(BEGIN|END) SOLUTION\s*$")
@@ -64,7 +65,8 @@ class Chapter:
         return f"solutions/{self.name}/{self.name}.ipynb"
 
 
-def find_chapters(names: list[str] | None = None, repo: Path = REPO) -> list[Chapter]:
+def find_chapters(names: list[str] | None = None, repo: Path | None = None) -> list[Chapter]:
+    repo = repo or paths.course_root()
     chapters = []
     for d in sorted((repo / "solutions").iterdir()):
         nb = d / f"{d.name}.ipynb"
@@ -260,8 +262,9 @@ def build(chapters: list[Chapter], release_dir: Path, module_dir: Path) -> list[
     return written
 
 
-def check(chapters: list[Chapter], repo: Path = REPO) -> list[str]:
+def check(chapters: list[Chapter], repo: Path | None = None) -> list[str]:
     """Build into a temporary folder and list what differs from the committed files in ``repo``."""
+    repo = repo or paths.course_root()
     stale = []
     with tempfile.TemporaryDirectory(prefix="nnbook-check-") as tmp:
         tmp = Path(tmp)
@@ -283,12 +286,13 @@ def check(chapters: list[Chapter], repo: Path = REPO) -> list[str]:
     return stale
 
 
-def main(argv: list[str] | None = None, repo: Path = REPO) -> int:
+def main(argv: list[str] | None = None, repo: Path | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nnbook-build", description=__doc__.split("\n\n")[0])
     parser.add_argument("chapters", nargs="*", help="chapter folders under solutions/ (default: all)")
     parser.add_argument("--check", action="store_true", help="fail if generated files are out of date")
     args = parser.parse_args(argv)
     try:
+        repo = repo or paths.course_root()
         chapters = find_chapters(args.chapters or None, repo)
         if args.check:
             stale = check(chapters, repo)
@@ -302,7 +306,7 @@ def main(argv: list[str] | None = None, repo: Path = REPO) -> int:
             if path.is_file():
                 print(f"wrote {path.relative_to(repo)}")
         return 0
-    except BuildError as e:
+    except (BuildError, paths.CourseNotFound) as e:
         print(f"nnbook-build: {e}", file=sys.stderr)
         return 2
 

@@ -18,8 +18,7 @@ from pathlib import Path
 
 import nbformat
 
-REPO = Path(__file__).resolve().parent.parent
-SOLUTIONS = REPO / "solutions"
+from . import paths
 
 
 def _ensure_bin_on_path() -> None:
@@ -59,7 +58,7 @@ class NotebookResult:
 def _config(root: Path, extra: dict | None = None):
     from traitlets.config import Config, PyFileConfigLoader
 
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(REPO / "autograde")).load_config()
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(paths.autograde_dir())).load_config()
     config.merge(Config({
         "CourseDirectory": {"root": str(root), "source_directory": "source",
                             "release_directory": "release", "db_url": f"sqlite:///{root}/gradebook.db"},
@@ -81,7 +80,7 @@ def prepare_course(root: Path, chapter: str, extra_config: dict | None = None):
     root.mkdir(parents=True, exist_ok=True)
     src = root / "source" / chapter
     if not src.exists():
-        shutil.copytree(SOLUTIONS / chapter, src)
+        shutil.copytree(paths.solutions_dir() / chapter, src)
     api = NbGraderAPI(config=_config(root, extra_config))
     result = api.generate_assignment(chapter, force=True)
     if not result["success"]:

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import nbformat
 
-REPO = Path(__file__).resolve().parent.parent
+from . import paths
 
 
 def _gid(cell):
@@ -41,10 +41,10 @@ def _gid(cell):
 
 def _load_mutants(chapter: str) -> dict:
     num = chapter.split("_")[0]
-    path = REPO / "tests" / f"test_ch{num}_grading.py"
+    path = paths.tests_dir() / f"test_ch{num}_grading.py"
     if not path.exists():
         return {}
-    sys.path.insert(0, str(REPO / "tests"))
+    sys.path.insert(0, str(paths.tests_dir()))
     try:
         spec = importlib.util.spec_from_file_location(f"_demo_mutants_{num}", path)
         mod = importlib.util.module_from_spec(spec)
@@ -55,7 +55,7 @@ def _load_mutants(chapter: str) -> dict:
               file=sys.stderr)
         return {}
     finally:
-        sys.path.remove(str(REPO / "tests"))
+        sys.path.remove(str(paths.tests_dir()))
 
 
 def _to_markdown(nb, grade_id: str):
@@ -77,8 +77,8 @@ def _code(src: str, **md):
 
 def build(chapter: str, n: int, out: Path, release_path: Path | None = None) -> dict:
     """Write ``n`` learners' submissions for ``chapter`` into ``out``; return the manifest."""
-    solution = nbformat.read(REPO / "solutions" / chapter / f"{chapter}.ipynb", as_version=4)
-    release_path = release_path or REPO / "chapters" / chapter / f"{chapter}.ipynb"
+    solution = nbformat.read(paths.solutions_dir() / chapter / f"{chapter}.ipynb", as_version=4)
+    release_path = release_path or paths.chapters_dir() / chapter / f"{chapter}.ipynb"
     release = nbformat.read(release_path, as_version=4)
     tests = {_gid(c): float(c.metadata["nbgrader"].get("points", 0)) for c in solution.cells
              if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")

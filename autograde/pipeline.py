@@ -13,14 +13,12 @@ order in which learners finish.
 from __future__ import annotations
 
 import copy
-import csv
 import json
 import multiprocessing as mp
 import os
 import shutil
 import sys
 import time
-import zipfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -203,6 +201,8 @@ def _grade_one(chapter: str, learner: str, sub_dir: str | None, release_path: st
         shutil.rmtree(target)
     target.mkdir(parents=True)
     nbformat.write(nb, target / f"{chapter}.ipynb")
+    if sub is not None and (sub / "timestamp.txt").is_file():      # intake: the submission time, for nbgrader
+        shutil.copy(sub / "timestamp.txt", target / "timestamp.txt")
     try:
         run = judge.run_notebook(_SLOT, nb.cells, tests, names, sub if not skip_all else None, skip_all)
     except Exception as e:  # noqa: BLE001 - a grader failure must not stop the batch
@@ -314,36 +314,18 @@ def find_learners(submitted: Path) -> list[str]:
 
 
 def unpack_zip(zip_path: Path, dest: Path) -> Path:
-    """Extract a zip of ``[submitted/]<learner>/<chapter>/...`` safely; return the submitted root."""
-    if dest.exists():
-        shutil.rmtree(dest)
-    dest.mkdir(parents=True)
-    with zipfile.ZipFile(zip_path) as z:
-        for info in z.infolist():
-            parts = [p for p in Path(info.filename).parts if p not in ("", ".", "..", "/")]
-            if not parts or info.filename.startswith("/") or ".." in Path(info.filename).parts:
-                continue
-            if parts[0] == "__MACOSX":
-                continue
-            target = dest.joinpath(*parts)
-            if info.is_dir():
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with z.open(info) as src, open(target, "wb") as out:
-                shutil.copyfileobj(src, out, 64 * 1024)
-    if (dest / "submitted").is_dir():
-        return dest / "submitted"
-    kids = [p for p in dest.iterdir() if p.is_dir()]
-    if len(kids) == 1 and (kids[0] / "submitted").is_dir():
-        return kids[0] / "submitted"
-    return dest
+    """Extract a zip of ``[submitted/]<learner>/<chapter>/...`` safely; return the submitted root.
+
+    The extraction is :func:`autograde.intake.safe_extract` (size, entry and ratio caps; no links)."""
+    from .intake import Caps, _descend, safe_extract
+    safe_extract(zip_path, dest, Caps())
+    return _descend(dest, [])
 
 
 def grade_chapter(chapter: str, submitted: Path, out: Path, *, jobs: int | None = None,
                   limits: sandbox.Limits | None = None, use_sandbox: bool = True,
                   learners: list[str] | None = None, progress: bool = True,
-                  feedback: bool = True, extra_config: dict | None = None) -> ClassResult:
+                  feedback: bool = True, extra_config: dict | None = None, due=None) -> ClassResult:
     """Grade every learner's ``submitted/<learner>/<chapter>/`` into the course in ``out/course``."""
     t0 = time.monotonic()
     limits = limits or sandbox.Limits()
@@ -364,6 +346,8 @@ def grade_chapter(chapter: str, submitted: Path, out: Path, *, jobs: int | None 
         merged.merge(Config(extra_config))
         extra = {k: dict(v) for k, v in merged.items()}
     api = prepare_course(root, chapter, extra)
+    from .late import set_due
+    set_due(api, chapter, due)                              # the gradebook assignment's duedate
     release_path = root / "release" / chapter / f"{chapter}.ipynb"
     source_path = root / "source" / chapter / f"{chapter}.ipynb"
     mods = chapter_modules()
@@ -445,39 +429,12 @@ def exercise_ids(root: Path, chapter: str) -> list[str]:
             and c.metadata.get("nbgrader", {}).get("grade") and not c.metadata.get("nbgrader", {}).get("solution")]
 
 
-def write_reports(out: Path, classes: list[ClassResult]) -> str:
+def write_reports(out: Path, classes: list[ClassResult], state: dict | None = None) -> str:
     """grades.csv, feedback/<learner>/<chapter>.html and summary.txt in ``out``; return the summary."""
     out = Path(out).resolve()
     root = out / "course"
-    learners = sorted({l for c in classes for l in c.results})
-    header = ["learner"]
-    columns = []
-    for c in classes:
-        for gid in exercise_ids(root, c.chapter):
-            columns.append((c, gid))
-            header.append(f"{c.chapter}:{gid}")
-        header += [f"{c.chapter}:total", f"{c.chapter}:max"]
-    header += ["total", "max", "problems"]
-    rows = []
-    for l in learners:
-        row, total, mx, notes = [l], 0.0, 0.0, []
-        for c in classes:
-            r = c.results.get(l)
-            for gid in exercise_ids(root, c.chapter):
-                cell = r.cells.get(gid) if r else None
-                row.append(f"{cell.score:g}" if cell else "0")
-            t = r.total if r else 0.0
-            m = sum(x.max_score for x in r.cells.values()) if r else 0.0
-            row += [f"{t:g}", f"{m:g}"]
-            total, mx = total + t, mx + m
-            if r and r.problem:
-                notes.append(f"{c.chapter}: {r.problem}")
-        row += [f"{total:g}", f"{mx:g}", " | ".join(notes)]
-        rows.append(row)
-    with open(out / "grades.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        w.writerows(rows)
+    from .lms import write_grades
+    write_grades(out, classes, state)                       # grades.csv: scores, times, lateness, penalties
     fb = out / "feedback"
     for c in classes:
         for l in c.results:
@@ -502,18 +459,30 @@ def write_reports(out: Path, classes: list[ClassResult]) -> str:
     return text
 
 
-def grade(submissions: Path, chapters: list[str], out: Path, **kwargs) -> tuple[list[ClassResult], str]:
-    """Everything ``nnbook-grade`` does: a folder or a zip in, reports out."""
+def grade(submissions: Path, chapters: list[str], out: Path, *, students: list[str] | None = None,
+          due=None, late_penalty: str | None = None, lms: list[str] | None = None, report: bool = True,
+          **kwargs) -> tuple[list[ClassResult], str]:
+    """Everything ``nnbook-grade`` does: a folder or a zip in (any layout :mod:`autograde.intake`
+    reads), reports out. ``students``: grade only these, keeping everyone else's results."""
+    from . import intake as intake_mod, late, lms as lms_mod, report as report_mod
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    submissions = Path(submissions)
-    if submissions.is_file() and zipfile.is_zipfile(submissions):
-        submitted = unpack_zip(submissions, out / "unzipped")
-    else:
-        submitted = submissions / "submitted" if (submissions / "submitted").is_dir() else submissions
-    learners = find_learners(submitted)
-    classes = [grade_chapter(ch, submitted, out, learners=learners, **kwargs) for ch in chapters]
-    return classes, write_reports(out, classes)
+    intake = intake_mod.collect(Path(submissions), chapters, out, students=students)
+    if due is not None or late_penalty:
+        from traitlets.config import Config
+        merged = Config(late.config(late_penalty))
+        merged.merge(Config(kwargs.pop("extra_config", None) or {}))
+        kwargs["extra_config"] = {k: dict(v) for k, v in merged.items()}
+    classes = [grade_chapter(ch, intake.submitted, out, learners=list(intake.learners), due=due, **kwargs)
+               for ch in chapters]
+    classes, state = intake_mod.finish(out, classes, intake)
+    summary = write_reports(out, classes, state)
+    for kind in lms or []:
+        for path in lms_mod.write_lms(out, classes, kind, state):
+            summary += f"{kind} import file: {path}\n"
+    if report:
+        summary += f"class report: {report_mod.write(out, classes, state)}\n"
+    return classes, summary
 
 
 def grade_submissions(chapter: str, submissions: dict, workdir: Path, **kwargs) -> dict[str, NotebookResult]:

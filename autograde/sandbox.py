@@ -28,9 +28,9 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import wire
+from . import paths, wire
 
-HERE = Path(__file__).resolve().parent
+HERE = paths.autograde_dir()
 SANDBOX_HOME = "/home/learner"
 _BWRAP_STATE: dict = {}
 
@@ -80,7 +80,7 @@ def stage_library(stage: Path, blocked_module: str | None, allowed_modules: list
         d.mkdir(parents=True)
     shutil.copy(HERE / "kernel.py", grader / "kernel.py")
     shutil.copy(HERE / "wire.py", grader / "wire.py")
-    src = HERE.parent / "nnbook"
+    src = paths.library_dir()
     for name in ["__init__", "testing", *allowed_modules]:
         if name != blocked_module and (src / f"{name}.py").exists():
             shutil.copy(src / f"{name}.py", lib / f"{name}.py")

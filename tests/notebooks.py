@@ -11,7 +11,9 @@ from pathlib import Path
 
 import nbformat
 
-REPO = Path(__file__).resolve().parent.parent
+from autograde import paths
+
+REPO = paths.course_root()
 
 
 def solution_path(chapter: str) -> Path:
