@@ -10,7 +10,11 @@ import os
 
 c = get_config()  # noqa: F821
 
-_repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+try:                                   # the one place that finds the book (a checkout, --course, $NNBOOK_COURSE)
+    from autograde.paths import course_root
+    _repo = str(course_root())
+except Exception:  # noqa: BLE001 - loaded by a bare nbgrader that cannot import autograde
+    _repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 c.CourseDirectory.root = _repo
 c.CourseDirectory.source_directory = "solutions"
@@ -23,3 +27,22 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 # Generous per-cell timeout: the capstone trains a network in one cell.
 c.ExecutePreprocessor.timeout = 300
 
+
+# The learner notebook starts with the build's banner cell. It is added by an nbgrader preprocessor
+# here, not by `nnbook-build` alone, so that `nbgrader generate_assignment` run by hand on this
+# course writes exactly what `make build` writes (nbgrader's default list, plus BuildBanner).
+c.GenerateAssignment.preprocessors = [
+    "nbgrader.preprocessors.IncludeHeaderFooter",
+    "autograde.build.BuildBanner",
+    "nbgrader.preprocessors.InstantiateTests",
+    "nbgrader.preprocessors.LockCells",
+    "nbgrader.preprocessors.ClearSolutions",
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.CheckCellMetadata",
+    "nbgrader.preprocessors.ComputeChecksums",
+    "nbgrader.preprocessors.SaveCells",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbgrader.preprocessors.ClearMarkScheme",
+    "nbgrader.preprocessors.ComputeChecksums",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
