@@ -148,11 +148,10 @@ def safe_id(raw: str, taken: set[str]) -> tuple[str, str | None]:
         why.append("control characters")
     if "/" in text or "\\" in text:
         why.append("slashes")
-    sid = _UNSAFE.sub("_", "".join(c for c in text.strip() if not unicodedata.category(c).startswith("C")))
-    stripped = sid.lstrip("=+-@._")
-    if stripped != sid:
-        why.append(f"a leading {sid[0]!r}")
-    sid = stripped.rstrip("._")[:64]
+    clean = "".join(c for c in text.strip() if not unicodedata.category(c).startswith("C"))
+    if clean[:1] in ("=", "+", "-", "@", ".", "_"):
+        why.append(f"a leading {clean[0]!r}")
+    sid = _UNSAFE.sub("_", clean).lstrip("=+-@._").rstrip("._")[:64]
     if not sid:
         sid = "learner-" + hashlib.sha1(raw.encode("utf-8", "surrogateescape")).hexdigest()[:8]
         why.append("no usable characters")
@@ -277,9 +276,7 @@ def safe_extract(zip_path: Path, dest: Path, caps: Caps) -> list[tuple[str, str]
         for info in infos:
             name = info.filename
             parts = name.replace("\\", "/").split("/")
-            mode = info.external_attr >> 16
-            if info.is_dir():
-                continue
+            mode = info.external_attr >> 16 if info.create_system == 3 else 0    # Unix mode bits, if any
             if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) or ".." in parts:
                 refused.append((name, "points outside the upload (absolute path or '..'); refused"))
                 continue
@@ -289,10 +286,19 @@ def safe_extract(zip_path: Path, dest: Path, caps: Caps) -> list[tuple[str, str]
             if any("\x00" in p for p in parts):
                 refused.append((name, "has a NUL character in its name; refused"))
                 continue
+            target = dest.joinpath(*parts)
+            if not str(target.resolve()).startswith(str(dest.resolve()) + os.sep):
+                refused.append((name, "points outside the upload; refused"))
+                continue
+            if info.is_dir() or name.endswith("/"):
+                if not stat.S_IFMT(mode) or stat.S_ISDIR(mode):
+                    target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)   # a refused file still shows whose it was
             if stat.S_ISLNK(mode):
                 refused.append((name, "is a symbolic link inside the zip; submissions must be plain files"))
                 continue
-            if mode and not stat.S_ISREG(mode):
+            if stat.S_IFMT(mode) and not stat.S_ISREG(mode):
                 refused.append((name, "is not a regular file (device, fifo or the like) inside the zip; refused"))
                 continue
             if info.flag_bits & 0x1:
@@ -311,11 +317,6 @@ def safe_extract(zip_path: Path, dest: Path, caps: Caps) -> list[tuple[str, str]
                 refused.append((name, "appears twice in the zip; the first copy was kept"))
                 continue
             seen.add(key)
-            target = dest.joinpath(*parts)
-            if not str(target.resolve()).startswith(str(dest.resolve()) + os.sep):
-                refused.append((name, "points outside the upload; refused"))
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
             n, why = 0, None
             try:
                 with z.open(info) as src, open(target, "wb") as out:
@@ -347,9 +348,13 @@ def safe_extract(zip_path: Path, dest: Path, caps: Caps) -> list[tuple[str, str]
 
 
 # ----------------------------------------------------------------------------- layouts
-def _listdir(p: Path) -> list[Path]:
+JUNK = {"__MACOSX", ".DS_Store", ".ipynb_checkpoints", ".git", ".Trash", "Thumbs.db", "desktop.ini"}
+
+
+def _listdir(p: Path, hidden: bool = False) -> list[Path]:
+    """Entries of ``p`` without junk (and without dot-names unless ``hidden``)."""
     try:
-        return sorted(x for x in p.iterdir() if not x.name.startswith(".") and x.name != "__MACOSX")
+        return sorted(x for x in p.iterdir() if x.name not in JUNK and (hidden or not x.name.startswith(".")))
     except OSError:
         return []
 
@@ -420,7 +425,7 @@ class _Stager:
 
 
 def _stage_nbgrader(root: Path, chapters: list[str], st: _Stager) -> None:
-    for d in _listdir(root):
+    for d in _listdir(root, hidden=True):
         why = _refusal(d)
         if why:
             st.refused[d.name] = f"the learner folder {d.name!r} {why}"
@@ -483,22 +488,27 @@ def _stage_flat(entries: list[tuple[Path, dict]], chapters: list[str], st: _Stag
             ln.notes.append(f"{path.name} {why}; not graded")
             continue
         ch = info.get("chapter")
+        info["named"] = ch is not None
         if ch is None:
             ch, note = _chapter_of(info["file_id"], chapters)
-            if note:
-                ln.notes.append(note)
+            info["named"] = note is None
             if ch is None:
+                ln.notes.append(note)
                 continue
+            if note:
+                info["note"] = note
         if info.get("late"):
             ln.late_flag[ch] = True
         key = (ln.id, ch)
         if key in chosen:
             old = chosen[key]
-            newer = (_resubmission(info["file_id"]), os.lstat(path).st_mtime) > \
-                    (_resubmission(old[1]["file_id"]), os.lstat(old[0]).st_mtime)
+            def rank(p, i):      # a file named after the chapter first, then the latest (re)submission
+                return (i["named"], _resubmission(i["file_id"]), os.lstat(p).st_mtime)
+            newer = rank(path, info) > rank(old[0], old[1])
             keep, drop = ((path, info, ln), old) if newer else (old, (path, info, ln))
+            how = "the latest" if keep[1]["named"] == drop[1]["named"] else f"the one named after {ch}"
             ln.notes.append(f"{ch}: several files ({drop[1]['file_id']}, {keep[1]['file_id']}); "
-                            f"graded the latest, {keep[1]['file_id']}")
+                            f"graded {how}, {keep[1]['file_id']}")
             chosen[key] = keep
         else:
             chosen[key] = (path, info, ln)
@@ -509,7 +519,9 @@ def _stage_flat(entries: list[tuple[Path, dict]], chapters: list[str], st: _Stag
         if why:
             ln.notes.append(f"{info['file_id']} {why}; not graded")
             continue
-        if Path(info["file_id"]).name != f"{ch}.ipynb" and not info.get("chapter"):
+        if info.get("note"):
+            ln.notes.append(info["note"])
+        elif Path(info["file_id"]).name != f"{ch}.ipynb" and not info.get("chapter"):
             ln.notes.append(f"{ch}: submitted as {Path(info['file_id']).name!r}")
         ln.times[ch] = _mtime(path)
         ln.time_source[ch] = f"{source} file time"
@@ -559,6 +571,7 @@ def collect(source: Path, chapters: list[str], work: Path, *, students: list[str
     root = _descend(root, chapters)
     st = _Stager(dest, caps)
     layout = ""
+    collector = None
     if _nbgrader_like(root, chapters):
         layout = "nbgrader"
         _stage_nbgrader(root, chapters, st)
@@ -569,12 +582,13 @@ def collect(source: Path, chapters: list[str], work: Path, *, students: list[str
                 layout = name
                 _stage_flat(entries, chapters, st, name)
                 break
+        collector = collector if layout else None
         if not layout:
             flat = FlatCollector()
             flat.chapters = list(chapters)
             entries = _flat_entries(root, flat)
             if entries:
-                layout = "flat"
+                layout, collector = "flat", flat
                 _stage_flat(entries, chapters, st, "flat")
     # notes from unpacking go to the learner whose file it was
     batch_notes = []
@@ -582,6 +596,10 @@ def collect(source: Path, chapters: list[str], work: Path, *, students: list[str
         owner = next((ln for ln in st.learners.values()
                       if ln.raw and (entry.split("/")[0] == ln.raw or f"/{ln.raw}/" in f"/{entry}"
                                      or entry.rsplit("/", 1)[-1].startswith(ln.raw + "_"))), None)
+        if owner is None and collector is not None and ".." not in entry.split("/"):
+            info = collector.collect("/" + entry)          # a learner whose only file was refused
+            if info:
+                owner = st.learner(info["student_id"], layout, lms_id=info.get("lms_id", ""))
         (owner.notes if owner else batch_notes).append(f"zip entry {entry!r} {why}")
     learners = st.learners
     if students:
