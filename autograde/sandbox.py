@@ -172,6 +172,11 @@ class Slot:
             for p in sorted(prefixes):
                 if not p.startswith("/usr"):
                     cmd += ["--ro-bind", p, p]
+            # a non-editable install puts the reference nnbook (and the grader) inside the Python
+            # installation bound above: hide both; the sandbox imports its staged nnbook copy
+            for d in (paths.library_dir(), HERE):
+                if any(str(d).startswith(p.rstrip("/") + "/") for p in prefixes):
+                    cmd += ["--tmpfs", str(d)]
             cmd += ["--ro-bind", str(self.stage / "grader"), "/nnbook-grader",
                     "--ro-bind", str(self.stage / "lib"), "/nnbook-lib",
                     "--ro-bind", str(self.stage / "mpl"), "/nnbook-mpl",
