@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nbgrader.plugins import FileNameCollectorPlugin
+from traitlets import default
 
 STATE = ".nnbook"               # inside the output's course/: what earlier runs learned
 NOT_GRADED = "not graded: nbgrader recorded no submission"   # course.read_results
@@ -99,12 +100,19 @@ class _Collector(FileNameCollectorPlugin):
         if os.path.splitext(path)[1] not in self.valid_ext:
             return None
         m = re.match(self.named_regexp, path)
-        return {k: v for k, v in m.groupdict().items() if v is not None} if m else None
+        if not m:
+            return None
+        info = {k: v for k, v in m.groupdict().items() if v is not None}
+        # nbgrader zip_collect names the collected file after file_id: drop Canvas's "-1" re-submission mark
+        info["original_file"] = info["file_id"]
+        info["file_id"] = re.sub(r"-\d+(\.ipynb)$", r"\1", info["file_id"])
+        return info
 
 
 class CanvasCollector(_Collector):
     """Canvas's bulk-download names: ``<name>[_late]_<user id>_<submission id>_<file>``."""
 
+    @default("named_regexp")
     def _named_regexp_default(self):
         return CANVAS_RE
 
@@ -112,6 +120,7 @@ class CanvasCollector(_Collector):
 class MoodleCollector(_Collector):
     """Moodle's "Download all submissions" folders: ``<Full Name>_<id>_assignsubmission_file_/<file>``."""
 
+    @default("named_regexp")
     def _named_regexp_default(self):
         return MOODLE_RE
 
@@ -503,12 +512,12 @@ def _stage_flat(entries: list[tuple[Path, dict]], chapters: list[str], st: _Stag
         if key in chosen:
             old = chosen[key]
             def rank(p, i):      # a file named after the chapter first, then the latest (re)submission
-                return (i["named"], _resubmission(i["file_id"]), os.lstat(p).st_mtime)
+                return (i["named"], _resubmission(i.get("original_file", i["file_id"])), os.lstat(p).st_mtime)
             newer = rank(path, info) > rank(old[0], old[1])
             keep, drop = ((path, info, ln), old) if newer else (old, (path, info, ln))
             how = "the latest" if keep[1]["named"] == drop[1]["named"] else f"the one named after {ch}"
-            ln.notes.append(f"{ch}: several files ({drop[1]['file_id']}, {keep[1]['file_id']}); "
-                            f"graded {how}, {keep[1]['file_id']}")
+            a, b = (x[1].get("original_file", x[1]["file_id"]) for x in (drop, keep))
+            ln.notes.append(f"{ch}: several files ({a}, {b}); graded {how}, {b}")
             chosen[key] = keep
         else:
             chosen[key] = (path, info, ln)

@@ -254,7 +254,29 @@ def test_collector_plugins_are_nbgrader_plugins():
     assert isinstance(c, FileNameCollectorPlugin)
     info = c.collect(f"/dl/doejohn_late_1234_98765_{CH}-2.ipynb")
     assert info == {"student_id": "doejohn", "late": "_late", "lms_id": "1234", "submission_id": "98765",
-                    "file_id": f"{CH}-2.ipynb"}
+                    "file_id": f"{CH}.ipynb", "original_file": f"{CH}-2.ipynb"}
     assert c.collect("/dl/readme.txt") is None
     m = intake.MoodleCollector().collect(f"/x/Jane Q Doe_4242_assignsubmission_file_/{CH}.ipynb")
     assert m["student_id"] == "Jane Q Doe" and m["lms_id"] == "4242" and m["file_id"] == f"{CH}.ipynb"
+
+
+def test_collector_works_in_stock_nbgrader_zip_collect(demo, tmp_path):
+    """The same plug-in in nbgrader's own `zip_collect`: Canvas files land in submitted/<name>/<chapter>/."""
+    import subprocess
+    import sys
+    base, _ = demo
+    ids = as_canvas(base, CH, tmp_path / "dl")
+    course = tmp_path / "course"
+    archive = course / "downloaded" / CH / "archive"
+    archive.mkdir(parents=True)
+    zip_folder(tmp_path / "dl", archive / "canvas.zip")
+    (course / "release" / CH).mkdir(parents=True)
+    shutil.copy(solution_path(CH), course / "release" / CH / f"{CH}.ipynb")
+    r = subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "zip_collect", CH,
+                        "--ZipCollectApp.collector_plugin=autograde.intake.CanvasCollector",
+                        f"--CourseDirectory.root={course}", f"--CourseDirectory.db_url=sqlite:///{course}/gb.db"],
+                       cwd=course, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    name, _ = ids["correct-000"]
+    got = course / "submitted" / name / CH / f"{CH}.ipynb"
+    assert same_notebook(got, base / "submitted" / "correct-000" / CH / f"{CH}.ipynb")

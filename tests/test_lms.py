@@ -61,14 +61,18 @@ def canvas_class(tmp_path_factory):
     shutil.copy(base / "demo" / "submitted" / "correct-000" / CH / f"{CH}.ipynb", formula)
     os.utime(formula, (on_time, on_time))
     z = zip_folder(base / "dl", base / "canvas.zip")
+    size = z.stat().st_size
     with zipfile.ZipFile(z, "a") as zf:
         link = zipfile.ZipInfo(f"mallory_39002_99002_{CH}.ipynb")
         link.create_system = 3
         link.external_attr = 0o120777 << 16
         zf.writestr(link, "../../solutions/01_neuron/01_neuron.ipynb")
-        with zf.open(zipfile.ZipInfo(f"bomber_39003_99003_{CH}.ipynb"), "w", force_zip64=True) as f:
+        bomb = zipfile.ZipInfo(f"bomber_39003_99003_{CH}.ipynb")
+        bomb.compress_type = zipfile.ZIP_DEFLATED
+        with zf.open(bomb, "w", force_zip64=True) as f:
             for _ in range(64):
                 f.write(b"\0" * (1 << 24))
+    assert z.stat().st_size - size < 2 * 2**20                               # the bomb adds about 1 MB
     out = base / "graded"
     rc = cli.main([str(z), CH, "-o", str(out), "--due", DUE.isoformat(), "--late-penalty", "10%/day",
                    "--lms", "canvas", "--lms", "moodle", *FAST])
