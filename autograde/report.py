@@ -20,7 +20,8 @@ from pathlib import Path
 from . import late
 
 NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
-NOT_GRADABLE = ("no submission", "grading failed", "not graded", "nbgrader autograde failed")
+NOT_GRADABLE = ("no submission", "not a valid notebook", "submission folder is empty", "has no notebook",
+                "grading failed", "not graded", "nbgrader autograde failed")
 
 CSS = """
 body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
