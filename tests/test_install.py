@@ -50,8 +50,8 @@ def grade_demo(bin_: Path, course: Path, work: Path, how: str) -> dict:
     """Run the installed nnbook-grade on a small demo class from a folder with no book in it."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NNBOOK_COURSE", "VIRTUAL_ENV")}
     env["PATH"] = f"{bin_}:{env['PATH']}"
-    probe = run([bin_ / "python", "-c", "import autograde, nnbook, json; print(json.dumps("
-                 "[autograde.__file__, nnbook.__file__]))"], cwd=work, env=env)
+    probe = run([bin_ / "python", "-c", "import autograde.paths, nnbook, json; print(json.dumps("
+                 "[autograde.paths.__file__, nnbook.__file__]))"], cwd=work, env=env)
     for f in json.loads(probe.stdout):
         assert str(bin_.parent) in f, f"imported {f}, not the installed package"
     # without a book: a clear error naming the ways to give one
