@@ -476,12 +476,17 @@ def grade(submissions: Path, chapters: list[str], out: Path, *, students: list[s
     classes = [grade_chapter(ch, intake.submitted, out, learners=list(intake.learners), due=due, **kwargs)
                for ch in chapters]
     classes, state = intake_mod.finish(out, classes, intake)
-    summary = write_reports(out, classes, state)
+    summary = (f"read {submissions} as {intake.layout}: {len(intake.learners)} learner(s)"
+               + (f" (only {', '.join(intake.learners)}; everyone else as graded before)" if students else "")
+               + "".join(f"\n  !! {n}" for n in intake.notes)
+               + "".join(f"\n  !! {k!r}: {v}" for k, v in intake.refused.items()) + "\n")
+    summary += write_reports(out, classes, state)
     for kind in lms or []:
         for path in lms_mod.write_lms(out, classes, kind, state):
             summary += f"{kind} import file: {path}\n"
     if report:
         summary += f"class report: {report_mod.write(out, classes, state)}\n"
+    (out / "summary.txt").write_text(summary)
     return classes, summary
 
 
