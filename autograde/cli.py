@@ -2,10 +2,11 @@
 
     nnbook-grade SUBMISSIONS CHAPTER [CHAPTER ...] -o OUT [-j N]
 
-SUBMISSIONS is a folder in nbgrader's ``submitted/<learner>/<chapter>/`` layout
-(the folder itself or its parent) or a zip of one. OUT receives ``grades.csv``,
-``feedback/<learner>/<chapter>.html``, ``summary.txt`` and ``course/`` (an nbgrader
-course with its own gradebook, release and autograded notebooks).
+SUBMISSIONS is a folder or a zip: nbgrader's ``submitted/<learner>/<chapter>/`` layout,
+a Canvas or Moodle bulk download, or flat ``<learner>_<chapter>.ipynb`` files
+(``autograde/intake.py``). OUT receives ``grades.csv``, ``report.html`` (the class report),
+``feedback/<learner>/<chapter>.html``, ``summary.txt``, ``lms/`` (with ``--lms``) and
+``course/`` (an nbgrader course with its own gradebook, release and autograded notebooks).
 """
 from __future__ import annotations
 
@@ -28,23 +29,54 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-sandbox", action="store_true", help="do not use bubblewrap (resource limits only)")
     p.add_argument("--no-feedback", action="store_true", help="skip the feedback pages")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--student", action="append", metavar="ID",
+                   help="grade (or regrade) only this learner, keeping everyone else's results in OUT (repeatable)")
+    p.add_argument("--due", metavar="WHEN", help="due date, ISO (2026-12-01 = end of that day, UTC; "
+                   "or 2026-12-01T23:59+01:00): goes into the gradebook; lateness from submission times")
+    p.add_argument("--late-penalty", metavar="POLICY", default=None,
+                   help="none (default), zero, 10%%/day, 10%%/hour, 2/day, 2/hour (nbgrader's late-submission plug-in)")
+    p.add_argument("--lms", action="append", choices=["canvas", "moodle"],
+                   help="also write OUT/lms/ import files for this LMS's gradebook (repeatable)")
+    p.add_argument("--no-report", action="store_true", help="skip the class report (report.html)")
+    p.add_argument("--course", type=Path, metavar="DIR",
+                   help="the book's folder (with solutions/); default: $NNBOOK_COURSE, the current folder, "
+                        "or the checkout nnbook is installed from")
     args = p.parse_args(argv)
 
     from . import paths
     from .grader.driver import ensure_bin_on_path, grade
+    from .intake import NoSubmissions
+    from .late import parse_due
     from .sandbox import Limits
 
     ensure_bin_on_path()
+    try:
+        paths.set_course_root(args.course)
+        solutions = paths.solutions_dir()
+    except paths.CourseNotFound as e:
+        p.error(str(e))
     for ch in args.chapters:
-        if not paths.source_notebook(ch).exists():
-            p.error(f"no chapter {ch} in {paths.SOLUTIONS}")
+        if not (solutions / ch / f"{ch}.ipynb").exists():
+            p.error(f"no chapter {ch} in {solutions}")
     if not args.submissions.exists():
         p.error(f"{args.submissions} does not exist")
+    try:
+        due = parse_due(args.due) if args.due else None
+        if args.late_penalty:
+            from .late import penalty
+            penalty(args.late_penalty, 0.0, 0)
+    except ValueError as e:
+        p.error(str(e))
     limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
                     memory_mb=args.memory_mb)
-    classes, summary = grade(args.submissions, args.chapters, args.out, jobs=args.jobs, limits=limits,
-                             use_sandbox=not args.no_sandbox, progress=not args.quiet,
-                             feedback=not args.no_feedback)
+    try:
+        classes, summary = grade(args.submissions, args.chapters, args.out, jobs=args.jobs, limits=limits,
+                                 use_sandbox=not args.no_sandbox, progress=not args.quiet,
+                                 feedback=not args.no_feedback, students=args.student, due=due,
+                                 late_penalty=args.late_penalty, lms=args.lms, report=not args.no_report)
+    except NoSubmissions as e:
+        print(f"nnbook-grade: {e}", file=sys.stderr)
+        return 2
     print(summary)
     errors = {l: e for c in classes for l, e in c.grader_errors.items()}
     if errors:

@@ -195,10 +195,10 @@ def build(chapter: str, n: int, out: Path, mistakes: dict | None = None, release
                       "                exec(''.join(c['source']))\n    except Exception as e:\n"
                       "        print('no', f, e)",
         "import-reference": (f"try:\n    from nnbook.{mod} import *\nexcept ImportError as e:\n    print(e)\n"
-                             f"import importlib, sys\ntry:\n    sys.path.insert(0, {str(paths.ROOT)!r})\n"
+                             f"import importlib, sys\ntry:\n    sys.path.insert(0, {str(paths.course_root())!r})\n"
                              f"    m = importlib.import_module('nnbook.{mod}')\n    globals().update(vars(m))\n"
                              "except ImportError as e:\n    print(e)\n"
-                             f"try:\n    exec(open({str(paths.LIBRARY / f'{mod}.py')!r}).read())\nexcept OSError as e:\n"
+                             f"try:\n    exec(open({str(paths.library_dir() / f'{mod}.py')!r}).read())\nexcept OSError as e:\n"
                              "    print(e)") if mod else "pass",
         "frame-walk": "import sys, gc\nfor o in gc.get_objects():\n    if type(o).__name__ == 'Remote':\n"
                       "        print('judge object in kernel!')\n"

@@ -14,7 +14,10 @@ from autograde.grader.plugins import autograde_config, feedback_config
 
 c = get_config()  # noqa: F821
 
-c.CourseDirectory.root = str(paths.ROOT)
+try:                                   # the one place that finds the book (a checkout, --course, $NNBOOK_COURSE)
+    c.CourseDirectory.root = str(paths.course_root())
+except paths.CourseNotFound:           # an installed grader outside the book: the course says where it is
+    pass
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "chapters"
 c.CourseDirectory.course_id = "nnbook"
@@ -28,3 +31,15 @@ c.ExecutePreprocessor.timeout = 300
 for _section, _values in {**autograde_config(), **feedback_config()}.items():
     for _name, _value in _values.items():
         c[_section][_name] = _value
+
+# The learner notebook starts with the build's banner cell. It is added by an nbgrader preprocessor
+# here, not by `nnbook-build` alone, so that `nbgrader generate_assignment` run by hand on this
+# course writes exactly what `make build` writes: nbgrader's own list, with BuildBanner after the header.
+from nbgrader.converters.generate_assignment import GenerateAssignment  # noqa: E402
+from nbgrader.preprocessors import IncludeHeaderFooter  # noqa: E402
+
+from autograde.book.build import BuildBanner  # noqa: E402
+
+_pre = list(GenerateAssignment.class_traits()["preprocessors"].default())
+_pre.insert(_pre.index(IncludeHeaderFooter) + 1, BuildBanner)
+c.GenerateAssignment.preprocessors = _pre

@@ -4,7 +4,6 @@ Everything here reads the graded course (``OUT/course``) and the :class:`ClassRe
 """
 from __future__ import annotations
 
-import csv
 import shutil
 from pathlib import Path
 
@@ -18,40 +17,13 @@ def exercise_ids(root: Path, chapter: str) -> list[str]:
     return cells.test_ids(nbformat.read(root / "release" / chapter / f"{chapter}.ipynb", as_version=4))
 
 
-def write_reports(out: Path, classes: list) -> str:
+def write_reports(out: Path, classes: list, state: dict | None = None) -> str:
     """grades.csv, feedback/<learner>/<chapter>.html and summary.txt in ``out``; return the summary."""
+    from .lms import write_grades
+
     out = Path(out).resolve()
     root = out / "course"
-    learners = sorted({l for c in classes for l in c.results})
-    header = ["learner"]
-    ids = {c.chapter: exercise_ids(root, c.chapter) for c in classes}
-    for c in classes:
-        header += [f"{c.chapter}:{gid}" for gid in ids[c.chapter]]
-        header += [f"{c.chapter}:total", f"{c.chapter}:max"]
-    header += ["total", "max", "problems"]
-    rows = []
-    for l in learners:
-        row, total, mx, notes = [l], 0.0, 0.0, []
-        for c in classes:
-            r = c.results.get(l)
-            if r is not None and r.grader_error:
-                row += [""] * len(ids[c.chapter]) + ["", ""]          # not graded: no score to show
-            else:
-                for gid in ids[c.chapter]:
-                    cell = r.cells.get(gid) if r else None
-                    row.append(f"{cell.score:g}" if cell else "0")
-                t = r.total if r else 0.0
-                m = r.max_total if r else 0.0
-                row += [f"{t:g}", f"{m:g}"]
-                total, mx = total + t, mx + m
-            if r and r.problem:
-                notes.append(f"{c.chapter}: {r.problem}")
-        row += [f"{total:g}", f"{mx:g}", " | ".join(notes)]
-        rows.append(row)
-    with open(out / "grades.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        w.writerows([[inert.csv_cell(x) for x in row] for row in rows])   # learner names, notes: never formulas
+    write_grades(out, classes, state)                       # grades.csv: scores, times, lateness, penalties
     fb = out / "feedback"
     for c in classes:
         for l in c.results:
@@ -61,7 +33,7 @@ def write_reports(out: Path, classes: list) -> str:
                 shutil.copy(src, fb / l / f"{c.chapter}.html")
     lines = []
     for c in classes:
-        n = len(c.results)
+        n = getattr(c, "graded", len(c.results))            # intake.finish: --student regrades only some
         lines.append(f"== {c.chapter}: {n} learners graded in {c.seconds:.1f} s "
                      f"({c.seconds / max(n, 1):.2f} s per notebook; "
                      + ", ".join(f"{k} {v:.1f} s" for k, v in c.timing.items()) + ")")

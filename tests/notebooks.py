@@ -11,8 +11,9 @@ from pathlib import Path
 
 import nbformat
 
-from autograde import cells
-from autograde.paths import ROOT as REPO
+from autograde import cells, paths
+
+REPO = paths.course_root()
 
 
 def solution_path(chapter: str) -> Path:

@@ -21,7 +21,7 @@ from notebooks import read, solution_path, with_cells
 from test_ch01_grading import MUTANTS
 
 CHAPTER = "01_neuron"
-REPO = paths.ROOT
+REPO = paths.course_root()
 FULL = 12.0
 
 pytestmark = pytest.mark.slow

@@ -22,14 +22,14 @@ pytestmark = pytest.mark.slow
 
 PROBE = f"""
 import os
-for what, path in [("solutions", {str(paths.source_notebook(CHAPTER))!r}), ("library", {str(paths.LIBRARY / 'neuron.py')!r})]:
+for what, path in [("solutions", {str(paths.source_notebook(CHAPTER))!r}), ("library", {str(paths.library_dir() / 'neuron.py')!r})]:
     try:
         open(path).read(10)
         print("LEAK", what)
     except OSError:
         print("BLOCKED", what)
 try:   # inside the sandbox this path, if writable at all, is the sandbox's own: the host's stays untouched
-    open({str(paths.ROOT / 'pwned.txt')!r}, "w").write("x")
+    open({str(paths.course_root() / 'pwned.txt')!r}, "w").write("x")
 except OSError:
     pass
 import numpy as np
@@ -39,10 +39,10 @@ np.allclose = lambda *a, **k: True
 
 def test_nbgrader_autograde_command_grades_through_the_sandbox(tmp_path):
     course = tmp_path / "course"
-    shutil.copytree(paths.SOLUTIONS / CHAPTER, course / "source" / CHAPTER)
+    shutil.copytree(paths.solutions_dir() / CHAPTER, course / "source" / CHAPTER)
     (course / "nbgrader_config.py").write_text(
         "c = get_config()\n"
-        f"load_subconfig({str(paths.NBGRADER_CONFIG)!r})\n"
+        f"load_subconfig({str(paths.nbgrader_config_file())!r})\n"
         f"c.CourseDirectory.root = {str(course)!r}\n"
         "c.CourseDirectory.source_directory = 'source'\n"
         "c.CourseDirectory.release_directory = 'release'\n"
@@ -70,13 +70,13 @@ def test_nbgrader_autograde_command_grades_through_the_sandbox(tmp_path):
     graded = nbformat.read(course / "autograded" / "mallory" / CHAPTER / f"{CHAPTER}.ipynb", as_version=4)
     text = "".join(o.get("text", "") for c in graded.cells if c.cell_type == "code" for o in c.get("outputs", []))
     assert "LEAK" not in text and text.count("BLOCKED") == 2, text
-    assert not (paths.ROOT / "pwned.txt").exists()
+    assert not (paths.course_root() / "pwned.txt").exists()
 
 
 def test_a_regrade_uses_the_current_source(tmp_path):
     # an old copy of the chapter whose first test cell always fails sits in the course already
     old = tmp_path / "course" / "source" / CHAPTER
-    shutil.copytree(paths.SOLUTIONS / CHAPTER, old)
+    shutil.copytree(paths.solutions_dir() / CHAPTER, old)
     nb = read(old / f"{CHAPTER}.ipynb")
     for c in nb.cells:
         if c.metadata.get("nbgrader", {}).get("grade_id") == "test_weighted_sum":

@@ -29,12 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+from nbgrader.preprocessors import NbGraderPreprocessor
 
 from .. import paths
 from ..cells import directives as _directives, is_test, strip_directives as _strip_directives, defined_names
 
-REPO = paths.ROOT
-CONFIG = paths.NBGRADER_CONFIG
+CONFIG = paths.nbgrader_config_file()
 SOLUTION_MARKER_LINE = re.compile(r"^\s*#+\s*(BEGIN|END) SOLUTION\s*$")
 FORBIDDEN = [
     ("NotImplementedError", "a stub (NotImplementedError)"),
@@ -65,7 +65,8 @@ class Chapter:
         return f"solutions/{self.name}/{self.name}.ipynb"
 
 
-def find_chapters(names: list[str] | None = None, repo: Path = REPO) -> list[Chapter]:
+def find_chapters(names: list[str] | None = None, repo: Path | None = None) -> list[Chapter]:
+    repo = repo or paths.course_root()
     chapters = []
     for d in sorted((repo / "solutions").iterdir()):
         nb = d / f"{d.name}.ipynb"
@@ -162,14 +163,28 @@ def export_module(chapter: Chapter) -> tuple[str, str]:
     return module, text
 
 
-def _header_notebook(chapter: Chapter, path: Path) -> None:
-    nb = nbformat.v4.new_notebook()
-    cell = nbformat.v4.new_markdown_cell(
-        f"<small>Generated from `{chapter.rel_source}` by `make build`: "
-        "contributors edit that notebook, not this one. Learners: this is your copy, work right here.</small>")
-    cell.id = "nnbook-generated"  # a fixed id keeps the build reproducible
-    nb.cells.append(cell)
-    nbformat.write(nb, path)
+BANNER_ID = "nnbook-generated"   # a fixed cell id keeps the build reproducible
+
+
+def banner_text(rel_source: str) -> str:
+    return (f"<small>Generated from `{rel_source}` by `make build`: "
+            "contributors edit that notebook, not this one. Learners: this is your copy, work right here.</small>")
+
+
+class BuildBanner(NbGraderPreprocessor):
+    """nbgrader preprocessor (``GenerateAssignment.preprocessors``, see ``nbgrader_config.py``): the
+    learner notebook's first cell says where it comes from. Because it is part of nbgrader's own
+    configuration, ``nbgrader generate_assignment`` run by hand writes the same notebook as
+    ``make build``."""
+
+    def preprocess(self, nb, resources):
+        info = resources.get("nbgrader", {})
+        rel = f"solutions/{info.get('assignment', '?')}/{info.get('notebook', '?')}.ipynb"
+        nb.cells = [c for c in nb.cells if c.get("id") != BANNER_ID]
+        cell = nbformat.v4.new_markdown_cell(banner_text(rel))
+        cell.id = BANNER_ID
+        nb.cells.insert(0, cell)
+        return nb, resources
 
 
 def generate_assignments(chapters: list[Chapter], release_dir: Path) -> None:
@@ -180,13 +195,11 @@ def generate_assignments(chapters: list[Chapter], release_dir: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="nnbook-build-") as tmp:
         tmp = Path(tmp)
         for chapter in chapters:
-            header = tmp / f"header_{chapter.name}.ipynb"
-            _header_notebook(chapter, header)
+            # the banner cell comes from nbgrader_config.py's BuildBanner, as for a hand-run nbgrader
             config = PyFileConfigLoader(CONFIG.name, path=str(CONFIG.parent)).load_config()
             config.merge(Config({
                 "CourseDirectory": {"root": str(chapter.repo), "release_directory": str(release_dir),
                                     "db_url": f"sqlite:///{tmp}/gradebook.db"},
-                "IncludeHeaderFooter": {"header": str(header)},
                 "GenerateAssignment": {"force": True},
                 "Application": {"log_level": "WARN"},
             }))
@@ -229,8 +242,9 @@ def build(chapters: list[Chapter], release_dir: Path, module_dir: Path) -> list[
     return written
 
 
-def check(chapters: list[Chapter], repo: Path = REPO) -> list[str]:
+def check(chapters: list[Chapter], repo: Path | None = None) -> list[str]:
     """Build into a temporary folder and list what differs from the committed files in ``repo``."""
+    repo = repo or paths.course_root()
     stale = []
     with tempfile.TemporaryDirectory(prefix="nnbook-check-") as tmp:
         tmp = Path(tmp)
@@ -243,7 +257,8 @@ def check(chapters: list[Chapter], repo: Path = REPO) -> list[str]:
             if not committed.exists():
                 stale.append(f"{rel}: missing (run `make build`)")
             elif committed.read_bytes() != fresh.read_bytes():
-                stale.append(f"{rel}: out of date (run `make build`)")
+                stale.append(f"{rel}: out of date: {explain(committed, fresh)}; restore it with `make build`"
+                             f" (or `git checkout -- {rel}` if solutions/ did not change)")
         for chapter in chapters:
             for old in sorted((repo / "chapters" / chapter.name).rglob("*")):
                 rel = old.relative_to(repo)
@@ -252,12 +267,48 @@ def check(chapters: list[Chapter], repo: Path = REPO) -> list[str]:
     return stale
 
 
-def main(argv: list[str] | None = None, repo: Path = REPO) -> int:
+def explain(committed: Path, fresh: Path, limit: int = 4) -> str:
+    """What differs between a committed generated file and what the build makes now, in words."""
+    if committed.suffix != ".ipynb":
+        a, b = committed.read_text().splitlines(), fresh.read_text().splitlines()
+        diff = [i for i in range(max(len(a), len(b))) if (a[i:i + 1] or [None]) != (b[i:i + 1] or [None])]
+        return f"{len(diff)} line(s) differ, first at line {diff[0] + 1}" if diff else "whitespace differs"
+    try:
+        old, new = nbformat.read(committed, as_version=4), nbformat.read(fresh, as_version=4)
+    except Exception as e:  # noqa: BLE001 - an unreadable committed notebook is itself the explanation
+        return f"the committed notebook cannot be read ({type(e).__name__}: {e})"
+    why = []
+    ids_old = [c.get("id") for c in old.cells]
+    if BANNER_ID not in ids_old:
+        why.append(f"its first cell, the build's banner (id {BANNER_ID!r}), is missing -- the file was written "
+                   "by something other than `make build`, e.g. `nbgrader generate_assignment` with another "
+                   "configuration than autograde/nbgrader_config.py")
+    body_old = [c for c in old.cells if c.get("id") != BANNER_ID]
+    body_new = [c for c in new.cells if c.get("id") != BANNER_ID]
+    if len(body_old) != len(body_new):
+        why.append(f"it has {len(body_old)} cells besides the banner, the build makes {len(body_new)}")
+    changed = []
+    for i, (a, b) in enumerate(zip(body_old, body_new)):
+        what = [k for k in ("cell_type", "source", "metadata") if a.get(k) != b.get(k)]
+        if a.get("cell_type") == "code" and (a.get("outputs") or a.get("execution_count")):
+            what.append("outputs")
+        if what:
+            gid = b.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            changed.append(f"cell {i + 1}{f' ({gid})' if gid else ''}: {', '.join(what)}")
+    if changed:
+        why.append(f"{len(changed)} cell(s) differ: " + "; ".join(changed[:limit]) + (" ..." if len(changed) > limit else ""))
+    if not why and old.metadata != new.metadata:
+        why.append("the notebook metadata differs")
+    return "; ".join(why) or "the JSON formatting differs (written by another tool)"
+
+
+def main(argv: list[str] | None = None, repo: Path | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nnbook-build", description=__doc__.split("\n\n")[0])
     parser.add_argument("chapters", nargs="*", help="chapter folders under solutions/ (default: all)")
     parser.add_argument("--check", action="store_true", help="fail if generated files are out of date")
     args = parser.parse_args(argv)
     try:
+        repo = repo or paths.course_root()
         chapters = find_chapters(args.chapters or None, repo)
         if args.check:
             stale = check(chapters, repo)
@@ -271,7 +322,7 @@ def main(argv: list[str] | None = None, repo: Path = REPO) -> int:
             if path.is_file():
                 print(f"wrote {path.relative_to(repo)}")
         return 0
-    except BuildError as e:
+    except (BuildError, paths.CourseNotFound) as e:
         print(f"nnbook-build: {e}", file=sys.stderr)
         return 2
 

@@ -43,7 +43,7 @@ def course_config(root: Path, extra: dict | None = None):
     """The book's nbgrader configuration, for a course in ``root`` with its own gradebook."""
     from traitlets.config import Config, PyFileConfigLoader
 
-    config = PyFileConfigLoader(paths.NBGRADER_CONFIG.name, path=str(paths.NBGRADER_CONFIG.parent)).load_config()
+    config = PyFileConfigLoader(paths.nbgrader_config_file().name, path=str(paths.nbgrader_config_file().parent)).load_config()
     config.merge(Config({
         "CourseDirectory": {"root": str(root), "source_directory": "source", "release_directory": "release",
                             "db_url": f"sqlite:///{root}/gradebook.db"},
@@ -70,7 +70,7 @@ def prepare_course(root: Path, chapter: str, config):
     src = root / "source" / chapter
     if src.exists():
         shutil.rmtree(src)      # a re-grade uses the source as it is now, never an old copy
-    shutil.copytree(paths.SOLUTIONS / chapter, src)
+    shutil.copytree(paths.solutions_dir() / chapter, src)
     api = NbGraderAPI(config=config)
     result = api.generate_assignment(chapter, force=True)
     if not result["success"]:
@@ -163,7 +163,7 @@ def find_learners(submitted: Path) -> list[str]:
 
 def grade_chapter(chapter: str, submitted: Path, out: Path, *, jobs: int | None = None, limits=None,
                   use_sandbox: bool = True, learners: list[str] | None = None, progress: bool = True,
-                  feedback: bool = True, extra_config: dict | None = None) -> ClassResult:
+                  feedback: bool = True, extra_config: dict | None = None, due=None) -> ClassResult:
     """Grade every learner's ``submitted/<learner>/<chapter>/`` into the course in ``out/course``."""
     from ..sandbox import Limits, warn_if_unsandboxed
 
@@ -184,7 +184,9 @@ def grade_chapter(chapter: str, submitted: Path, out: Path, *, jobs: int | None 
         merged.merge(Config(extra_config))
         extra = merged
     config = course_config(root, extra)
-    prepare_course(root, chapter, config)
+    api = prepare_course(root, chapter, config)
+    from ..late import set_due
+    set_due(api, chapter, due)                              # the gradebook assignment's duedate
     release = nbformat.read(root / "release" / chapter / f"{chapter}.ipynb", as_version=4)
     problems: dict[str, list[str]] = {}
     for learner in learners:
@@ -228,20 +230,34 @@ def grade_chapter(chapter: str, submitted: Path, out: Path, *, jobs: int | None 
     return ClassResult(chapter, results, problems, time.monotonic() - t0, timing, grader_errors)
 
 
-def grade(submissions: Path, chapters: list[str], out: Path, **kwargs) -> tuple[list[ClassResult], str]:
-    """Everything ``nnbook-grade`` does: a folder or a zip in, reports out."""
-    import zipfile
-
+def grade(submissions: Path, chapters: list[str], out: Path, *, students: list[str] | None = None,
+          due=None, late_penalty: str | None = None, lms: list[str] | None = None, report: bool = True,
+          **kwargs) -> tuple[list[ClassResult], str]:
+    """Everything ``nnbook-grade`` does: a folder or a zip in (any layout :mod:`autograde.intake`
+    reads), reports out. ``students``: grade only these, keeping everyone else's results."""
+    from .. import intake as intake_mod, late, lms as lms_mod, report as report_mod
     from ..reports import write_reports
-    from ..intake import unpack_zip
 
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    submissions = Path(submissions)
-    if submissions.is_file() and zipfile.is_zipfile(submissions):
-        submitted = unpack_zip(submissions, out / "unzipped")
-    else:
-        submitted = submissions / "submitted" if (submissions / "submitted").is_dir() else submissions
-    learners = find_learners(submitted)
-    classes = [grade_chapter(ch, submitted, out, learners=learners, **kwargs) for ch in chapters]
-    return classes, write_reports(out, classes)
+    intake = intake_mod.collect(Path(submissions), chapters, out, students=students)
+    if due is not None or late_penalty:
+        from traitlets.config import Config
+        merged = Config(late.config(late_penalty))
+        merged.merge(Config(kwargs.pop("extra_config", None) or {}))
+        kwargs["extra_config"] = merged
+    classes = [grade_chapter(ch, intake.submitted, out, learners=list(intake.learners), due=due, **kwargs)
+               for ch in chapters]
+    classes, state = intake_mod.finish(out, classes, intake)
+    summary = (f"read {submissions} as {intake.layout}: {len(intake.learners)} learner(s)"
+               + (f" (only {', '.join(intake.learners)}; everyone else as graded before)" if students else "")
+               + "".join(f"\n  !! {n}" for n in intake.notes)
+               + "".join(f"\n  !! {k!r}: {v}" for k, v in intake.refused.items()) + "\n")
+    summary += write_reports(out, classes, state)
+    for kind in lms or []:
+        for path in lms_mod.write_lms(out, classes, kind, state):
+            summary += f"{kind} import file: {path}\n"
+    if report:
+        summary += f"class report: {report_mod.write(out, classes, state)}\n"
+    (out / "summary.txt").write_text(summary)
+    return classes, summary

@@ -196,7 +196,7 @@ _SLOTS: dict = {}
 
 def _library_fingerprint() -> str:
     h = hashlib.sha256()
-    for p in sorted(paths.LIBRARY.glob("*.py")):
+    for p in sorted(paths.library_dir().glob("*.py")):
         st = p.stat()
         h.update(f"{p.name}:{st.st_size}:{st.st_mtime_ns}".encode())
     return h.hexdigest()[:16]
@@ -205,7 +205,7 @@ def _library_fingerprint() -> str:
 def library_for(chapter_module: str | None) -> tuple[str | None, list[str]]:
     """The module of this chapter (kept out of the sandbox) and the earlier chapters' modules (in it)."""
     modules = []
-    for d in sorted(paths.SOLUTIONS.iterdir()) if paths.SOLUTIONS.is_dir() else []:
+    for d in sorted(paths.solutions_dir().iterdir()) if paths.solutions_dir().is_dir() else []:
         src = d / f"{d.name}.ipynb"
         if src.exists():
             modules.append(cells.default_exp(nbformat.read(src, as_version=4)))

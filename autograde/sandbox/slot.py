@@ -33,7 +33,7 @@ from pathlib import Path
 from .. import paths
 from . import wire
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent      # kernel.py, wire.py ... are copied into the sandbox from here
 SANDBOX_HOME = "/home/learner"
 _BWRAP_STATE: dict = {}
 
@@ -87,7 +87,7 @@ def stage_library(stage: Path, blocked_module: str | None, allowed_modules: list
         d.mkdir(parents=True)
     for name in ("kernel.py", "wire.py", "textlimit.py", "isolation.py", "seccomp.py"):
         shutil.copy(HERE / name, grader / name)
-    src = paths.LIBRARY
+    src = paths.library_dir()
     for name in ["__init__", "testing", *allowed_modules]:
         if name != blocked_module and (src / f"{name}.py").exists():
             shutil.copy(src / f"{name}.py", lib / f"{name}.py")
@@ -257,6 +257,11 @@ class Slot:
                     "--size", str(256 * 1024 * 1024), "--tmpfs", "/tmp"]
             for kind, src, dest in binds:
                 cmd += [kind, src, dest]
+            # a non-editable install puts the reference nnbook (and the grader) inside the Python
+            # installation bound above: hide both; the sandbox imports its staged nnbook copy
+            for d in (paths.library_dir(), paths.autograde_dir()):
+                if any(str(d).startswith(p.rstrip("/") + "/") for p in prefixes):
+                    cmd += ["--tmpfs", str(d)]
             cmd += ["--proc", "/proc", "--dev", "/dev", "--chdir", SANDBOX_HOME,
                     py, "/nnbook-grader/kernel.py", str(fd)]
         else:

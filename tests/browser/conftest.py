@@ -31,7 +31,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograde.paths import ROOT as REPO  # noqa: E402
+from autograde.paths import course_root  # noqa: E402
+REPO = course_root()
 BIN = Path(sys.executable).parent
 CHROMIUM = os.environ.get("NNBOOK_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(os.environ.get("NNBOOK_BROWSER_ARTIFACTS", "/tmp/nnbook-browser-artifacts"))

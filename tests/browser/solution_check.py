@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from autograde.paths import ROOT as REPO  # noqa: E402
+from autograde.paths import course_root  # noqa: E402
+REPO = course_root()
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 RUN_ALL_TIMEOUT = 300   # s per chapter; the capstone trains a network
 
