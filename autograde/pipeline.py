@@ -74,6 +74,11 @@ def nbgrader_config(results_dir: Path, cell_timeout: float) -> dict:
         "GenerateFeedback": {"preprocessors": [
             "nbgrader.preprocessors.GetGrades",
             "nbgrader.preprocessors.ClearHiddenTests",
+            # autograde/feedback.py: the learner's own figures, maths without internet, no learner HTML,
+            # a table of the exercises by name at the top
+            "autograde.feedback.LearnerFigures",
+            "autograde.feedback.SafeMarkdown",
+            "autograde.feedback.ExerciseSummary",
             "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"]},
         "ClearHiddenTests": {"enforce_metadata": False},
         "ExecutePreprocessor": {"timeout": int(cell_timeout)},
