@@ -42,6 +42,10 @@ $(CLASS_VENV)/.installed: pyproject.toml
 	test -x $(CLASS_VENV)/bin/python || $(CLASS_PYTHON) -m venv $(CLASS_VENV)
 	$(CLASS_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(CLASS_VENV)/bin/python -m pip install --quiet -e .
+	# no news or update checks in the learners' labs (no internet; nothing to ask them)
+	mkdir -p $(CLASS_VENV)/share/jupyter/lab/settings
+	printf '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}}\n' \
+	    > $(CLASS_VENV)/share/jupyter/lab/settings/overrides.json
 	chmod -R a+rX $(CLASS_VENV)
 	touch $@
 
