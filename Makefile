@@ -36,9 +36,11 @@ PROXY        := $(NODE_PREFIX)/node_modules/.bin/configurable-http-proxy
 class: sysdeps class-env proxy
 	NNBOOK_PROXY=$(PROXY) $(CLASS_VENV)/bin/python -m autograde.hub.class_setup --class-dir $(CLASS_DIR) $(CLASS_ARGS)
 
-class-env: $(CLASS_VENV)/.installed
+# the class environment installs this checkout in editable mode: one stamp per checkout
+CLASS_STAMP  := $(CLASS_VENV)/.installed$(subst /,-,$(abspath .))
+class-env: $(CLASS_STAMP)
 
-$(CLASS_VENV)/.installed: pyproject.toml
+$(CLASS_STAMP): pyproject.toml
 	test -x $(CLASS_VENV)/bin/python || $(CLASS_PYTHON) -m venv $(CLASS_VENV)
 	$(CLASS_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(CLASS_VENV)/bin/python -m pip install --quiet -e .
@@ -47,6 +49,7 @@ $(CLASS_VENV)/.installed: pyproject.toml
 	printf '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}}\n' \
 	    > $(CLASS_VENV)/share/jupyter/lab/settings/overrides.json
 	chmod -R a+rX $(CLASS_VENV)
+	rm -f $(CLASS_VENV)/.installed*
 	touch $@
 
 ## proxy: JupyterHub's configurable-http-proxy, from npm, into the git-ignored .nnbook-node/

@@ -13,8 +13,10 @@ environment (`make class-env`) and proxy (`make proxy`), which `make test` insta
 """
 from __future__ import annotations
 
+import csv
 import json
 import os
+import pwd
 import re
 import secrets
 import shutil
@@ -284,10 +286,10 @@ def test_class_fetch_submit_graded_feedback(class_hub, browser_context):
         p.shot("assignment-list-released")
         fetch.click()
         p.row("fetched_assignments_list").first.wait_for(timeout=120_000)
-        home = Path(f"/home/{name}")
+        home = Path(pwd.getpwnam(name).pw_dir)
         nb_path = home / CHAPTER / f"{CHAPTER}.ipynb"
         _wait(nb_path.exists, 60, f"{nb_path} after Fetch")
-        assert os.stat(nb_path).st_uid == __import__("pwd").getpwnam(name).pw_uid, "fetched as the learner"
+        assert os.stat(nb_path).st_uid == pwd.getpwnam(name).pw_uid, "fetched as the learner"
         release = nbformat.read(nb_path, as_version=4)
         work = solved(release, mistake)
         saved = p.api("PUT", f"api/contents/{CHAPTER}/{CHAPTER}.ipynb",
@@ -329,9 +331,10 @@ def test_class_fetch_submit_graded_feedback(class_hub, browser_context):
         p.page.locator("iframe").last.wait_for(timeout=60_000)
         p.page.wait_for_timeout(1000)
         p.shot("feedback-in-lab")
-        pages = sorted((Path(f"/home/{name}") / CHAPTER / "feedback").glob(f"*/{CHAPTER}.html"))
+        home = Path(pwd.getpwnam(name).pw_dir)
+        pages = sorted((home / CHAPTER / "feedback").glob(f"*/{CHAPTER}.html"))
         assert len(pages) == 1, pages
-        rel = pages[0].relative_to(Path(f"/home/{name}"))
+        rel = pages[0].relative_to(home)
         p.page.goto(f"{hub.url}/user/{name}/files/{urllib.request.quote(str(rel))}", wait_until="load")
         text = re.sub(r"\s+", " ", p.page.locator("body").inner_text())
         p.shot("feedback-page")
@@ -347,7 +350,7 @@ def test_class_fetch_submit_graded_feedback(class_hub, browser_context):
         p.close()
     # ---- neither learner can read the other's work: as that OS user ...
     for me, other in ((good, bad), (bad, good)):
-        for target in (f"/home/{other}/{CHAPTER}/{CHAPTER}.ipynb", str(hub.dir / "course" / "gradebook.db"),
+        for target in (f"{pwd.getpwnam(other).pw_dir}/{CHAPTER}/{CHAPTER}.ipynb", str(hub.dir / "course" / "gradebook.db"),
                        str(hub.dir / "course" / "inbox" / other / CHAPTER / f"{CHAPTER}.ipynb")):
             r = as_user(me, "cat", target)
             assert r.returncode != 0 and "Permission denied" in r.stderr, (me, target, r.returncode, r.stderr)
@@ -364,13 +367,12 @@ def test_class_fetch_submit_graded_feedback(class_hub, browser_context):
     # ---- the instructor sees both in the gradebook: nbgrader export, and the formgrader
     env_cmd = ["env", f"PATH={CLASS_VENV / 'bin'}:/usr/bin:/bin", f"NNBOOK_CLASS_DIR={hub.dir}",
                "NNBOOK_ROLE=instructor", f"JUPYTER_CONFIG_PATH={hub.setup.config_path(hub.dir, 'instructor')}",
-               f"HOME=/home/{hub.instructor}"]
+               f"HOME={pwd.getpwnam(hub.instructor).pw_dir}"]
     out = hub.dir / "course" / "grades.csv"
     r = as_user(hub.instructor, *env_cmd, str(CLASS_VENV / "bin" / "nbgrader"), "export", f"--to={out}",
                 cwd=str(hub.dir / "course"))
     assert r.returncode == 0, r.stderr[-2000:]
     scores = {}
-    import csv
     for row in csv.DictReader(out.read_text().splitlines()):
         scores[row["student_id"]] = float(row["score"])
     assert scores == {good: 12.0, bad: 10.0}, scores
