@@ -89,12 +89,14 @@ def lay_out(class_dir: Path, instructor: str, learners: list[str], password: str
         sys.exit("make class needs root: it creates a local account per learner (useradd) and runs the hub "
                  "as root, so that the hub can start each learner's server as that learner. "
                  "Run `sudo make class`.")
-    for path in [class_dir, *class_dir.parents]:            # learners' servers run this checkout's Python
+    class_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(class_dir, 0o755)
+    for path in [class_dir, *class_dir.parents]:            # learners reach the exchange through these
         if path != Path("/") and not os.stat(path).st_mode & 0o001:
             sys.exit(f"{path} is not searchable by other users (mode {oct(os.stat(path).st_mode & 0o777)}): "
                      "the learners' accounts could not reach the exchange; choose another CLASS_DIR")
-    for path in [REPO, *REPO.parents]:
-        if path != Path("/") and not os.stat(path).st_mode & 0o005 == 0o005:
+    for path in [REPO, *REPO.parents]:                      # learners' servers import nnbook from here
+        if path != Path("/") and os.stat(path).st_mode & 0o005 != 0o005:
             sys.exit(f"{path} is not readable by other users: the learners' servers import nnbook from this "
                      f"checkout ({REPO}); clone it somewhere world-readable (e.g. /opt) or chmod o+rx {path}")
     class_dir.mkdir(parents=True, exist_ok=True)
