@@ -363,6 +363,7 @@ def grade_chapter(chapter: str, submitted: Path, out: Path, *, jobs: int | None 
     warnings.filterwarnings("ignore", module="nbgrader")     # SQLAlchemy "not in session" chatter
     warnings.filterwarnings("ignore", message=".*not in session.*")
     extra = nbgrader_config(results_dir, limits.cell_timeout)
+    extra["LearnerFigures"] = {"submissions": str(Path(submitted).resolve())}   # feedback.py: learners' figures
     if extra_config:
         from traitlets.config import Config
         merged = Config(extra)
