@@ -217,7 +217,7 @@ def exercise_rows(nb) -> list[dict]:
             points = float(md.get("points", 0) or 0)
             score = md.get("score")
             score = float(score) if score is not None else 0.0
-            rows.append({"name": name, "section": heading if heading != previous or not rows else None,
+            rows.append({"name": name, "gid": gid, "section": heading if heading != previous or not rows else None,
                          "score": score, "points": points,
                          "message": _first_message(cell) if score < points else ""})
             previous = heading
@@ -228,7 +228,8 @@ def summary_html(rows: list[dict]) -> str:
     e = html.escape
     total = sum(r["score"] for r in rows)
     out = sum(r["points"] for r in rows)
-    lines = ['<div class="nnbook-summary" style="margin:1em 0 2em 0">',
+    # nbgrader's template lists the test cells as "1. Test cell, 2. Test cell, ...": this table replaces it
+    lines = ['<div class="nnbook-summary" style="margin:1em 0 2em 0"><style>#toc { display: none; }</style>',
              f"<h2>Your score: {total:g} / {out:g}</h2>",
              '<table class="table table-condensed" style="width:auto">',
              "<thead><tr><th>Exercise</th><th>Section</th><th>Points</th><th>First message</th></tr></thead><tbody>"]
@@ -237,7 +238,7 @@ def summary_html(rows: list[dict]) -> str:
         mark = "&#10004;" if ok else "&#10008;"
         color = "#2e7d32" if ok else "#c62828"
         lines.append(
-            f'<tr><td><code>{e(r["name"])}</code></td><td>{e(r["section"] or "")}</td>'
+            f'<tr><td><a href="#{e(r.get("gid", ""))}"><code>{e(r["name"])}</code></a></td><td>{e(r["section"] or "")}</td>'
             f'<td style="color:{color};white-space:nowrap">{mark} {r["score"]:g} / {r["points"]:g}</td>'
             f'<td>{e(r["message"]) if r["message"] else ("" if ok else "no points")}</td></tr>')
     lines.append("</tbody></table></div>")
