@@ -382,5 +382,8 @@ def test_class_fetch_submit_graded_feedback(class_hub, browser_context):
     teacher.page.goto(f"{hub.url}/user/{hub.instructor}/formgrader/manage_students", wait_until="load")
     teacher.page.get_by_text(good).first.wait_for(timeout=120_000)
     teacher.page.get_by_text(bad).first.wait_for(timeout=60_000)
+    for name, score in ((good, "12 / 12"), (bad, "10 / 12")):
+        row = teacher.page.locator("tr").filter(has_text=name).first
+        _wait(lambda: score in row.inner_text(), 60, f"{score} for {name} in the formgrader")
     teacher.shot("formgrader-students")
     teacher.close()
