@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: start test setup sysdeps build check lab-config
+.PHONY: start test setup sysdeps build check lab-config class class-env proxy
 
 ## start: set up everything, then open JupyterLab on chapters/ (the learner's view)
 # One BLAS thread per kernel: multi-threaded OpenBLAS on a busy 2-core machine can be 40x slower.
@@ -26,8 +26,42 @@ lab-config:
 	@printf '{"ServerApp": {"jpserver_extensions": {"nbgrader.server_extensions.formgrader": false, "nbgrader.server_extensions.course_list": false}}}\n' > $(LAB_CONFIG)/jupyter_server_config.json
 	@printf '{"disabledExtensions": {"@jupyter/nbgrader:formgrader": true, "@jupyter/nbgrader:course-list": true, "@jupyter/nbgrader:create-assignment": true}}\n' > $(LAB_CONFIG)/labconfig/page_config.json
 
+## class: as root, a class on this machine: demo accounts (instructor; alice, bob), nbgrader's exchange,
+## JupyterHub on http://127.0.0.1:8000/ and grading on submit (autograde/hub/, autograde/watch.py)
+CLASS_DIR    ?= /srv/nnbook
+CLASS_PYTHON ?= /usr/bin/python3
+# The learners' servers run as the learners' own accounts: their Python must be one every account can run
+# (this checkout's .venv may point at an interpreter under root's home), so the class has its own venv.
+CLASS_VENV   ?= /srv/nnbook/venv
+NODE_PREFIX  := $(abspath .nnbook-node)
+PROXY        := $(NODE_PREFIX)/node_modules/.bin/configurable-http-proxy
+class: sysdeps class-env proxy
+	NNBOOK_PROXY=$(PROXY) $(CLASS_VENV)/bin/python -m autograde.hub.class_setup --class-dir $(CLASS_DIR) $(CLASS_ARGS)
+
+# the class environment installs this checkout in editable mode: one stamp per checkout
+CLASS_STAMP  := $(CLASS_VENV)/.installed$(subst /,-,$(abspath .))
+class-env: $(CLASS_STAMP)
+
+$(CLASS_STAMP): pyproject.toml
+	test -x $(CLASS_VENV)/bin/python || $(CLASS_PYTHON) -m venv $(CLASS_VENV)
+	$(CLASS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CLASS_VENV)/bin/python -m pip install --quiet -e .
+	# no news or update checks in the learners' labs (no internet; nothing to ask them)
+	mkdir -p $(CLASS_VENV)/share/jupyter/lab/settings
+	printf '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}}\n' \
+	    > $(CLASS_VENV)/share/jupyter/lab/settings/overrides.json
+	chmod -R a+rX $(CLASS_VENV)
+	rm -f $(CLASS_VENV)/.installed*
+	touch $@
+
+## proxy: JupyterHub's configurable-http-proxy, from npm, into the git-ignored .nnbook-node/
+proxy: $(PROXY)
+
+$(PROXY):
+	npm install --prefix $(NODE_PREFIX) --no-audit --no-fund --loglevel=error 'configurable-http-proxy@^5'
+
 ## test: set up everything (system packages too), then run every test
-test: sysdeps setup
+test: sysdeps setup class-env proxy
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 setup: $(VENV)/.installed

@@ -1,6 +1,7 @@
 """``nnbook-grade``: grade a whole class in one command.
 
     nnbook-grade SUBMISSIONS CHAPTER [CHAPTER ...] -o OUT [-j N]
+    nnbook-grade --watch [--class-dir DIR] [--chapters CH,...]   (grade each submission on arrival)
 
 SUBMISSIONS is a folder or a zip: nbgrader's ``submitted/<learner>/<chapter>/`` layout,
 a Canvas or Moodle bulk download, or flat ``<learner>_<chapter>.ipynb`` files
@@ -17,6 +18,10 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--watch" in argv:                                   # the hub's grading service (autograde/watch.py)
+        from .watch import main as watch_main
+        return watch_main([a for a in argv if a != "--watch"])
     p = argparse.ArgumentParser(prog="nnbook-grade", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("submissions", type=Path, help="submitted/ folder (or its parent) or a .zip of it")

@@ -326,15 +326,20 @@ def autograde_config(**execute) -> dict:
 
 
 def feedback_config() -> dict:
-    """Feedback pages never show hidden tests (nbgrader #917) nor run anything a learner wrote:
-    nbgrader's ``GenerateFeedback`` list with ``ClearHiddenTests`` after ``GetGrades`` and the
-    sanitiser first."""
+    """Feedback pages never show hidden tests (nbgrader #917) nor run anything a learner wrote, and
+    are worth reading (:mod:`autograde.feedback`): nbgrader's ``GenerateFeedback`` list with
+    ``ClearHiddenTests`` and the feedback plug-ins after ``GetGrades``, and the sanitiser first."""
     from nbgrader.converters.generate_feedback import GenerateFeedback
     from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
     from ..inert import SanitizeLearnerContent
 
+    from ..feedback import ExerciseSummary, LearnerFigures, SafeMarkdown
+
     pre = list(GenerateFeedback.class_traits()['preprocessors'].default())
-    pre.insert(pre.index(GetGrades) + 1, ClearHiddenTests)
+    # after the grades: hidden tests out; the learner's own figures back (validated PNGs only), maths as
+    # MathML and learner HTML as text, a table of the exercises by name at the top
+    pre[pre.index(GetGrades) + 1:pre.index(GetGrades) + 1] = [ClearHiddenTests, LearnerFigures, SafeMarkdown,
+                                                              ExerciseSummary]
     pre.insert(0, SanitizeLearnerContent)            # an autograded notebook from elsewhere is made inert too
     return {"GenerateFeedback": {"preprocessors": pre}, "ClearHiddenTests": {"enforce_metadata": False}}
