@@ -31,6 +31,8 @@ from pathlib import Path
 
 from . import inert, late
 
+FORMULA_START = inert.FORMULA_STARTS        # what a spreadsheet reads as a formula
+
 
 def cell(value) -> str:
     """A CSV cell that no spreadsheet evaluates: numbers as numbers, text never as a formula."""

@@ -175,8 +175,14 @@ def grade_chapter(chapter: str, submitted: Path, out: Path, *, jobs: int | None 
     learners = learners if learners is not None else find_learners(submitted)
     warn_if_unsandboxed(use_sandbox)
     tune_sqlite()
+    # worker processes end without running atexit handlers: their sandboxes' staged libraries live in
+    # the course (left from the last run, for inspection) and are cleared when the next run starts
+    stages = root / ".nnbook" / "stages"
+    shutil.rmtree(stages, ignore_errors=True)
     execute = {"cell_timeout": limits.cell_timeout, "notebook_timeout": limits.notebook_timeout,
-               "memory_mb": limits.memory_mb, "file_mb": limits.file_mb, "sandbox": use_sandbox}
+               "memory_mb": limits.memory_mb, "file_mb": limits.file_mb, "processes": limits.processes,
+               "open_files": limits.open_files, "sandbox": use_sandbox,
+               "stage_root": str(stages)}
     extra = {"SandboxedExecute": execute}
     if extra_config:
         from traitlets.config import Config

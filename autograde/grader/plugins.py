@@ -29,7 +29,7 @@ from pathlib import Path
 
 import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Bool, Float, Integer
+from traitlets import Bool, Float, Integer, Unicode
 
 from .. import cells, paths
 
@@ -214,7 +214,7 @@ def library_for(chapter_module: str | None) -> tuple[str | None, list[str]]:
     return chapter_module, []
 
 
-def get_slot(module: str | None, limits, use_sandbox: bool):
+def get_slot(module: str | None, limits, use_sandbox: bool, stage_root: str = ""):
     """This process's warm sandbox for a chapter, made on first use and kept; re-made when the
     library changed since (a re-grade always sees the current ``nnbook``)."""
     from ..sandbox import Slot, stage_library
@@ -228,7 +228,9 @@ def get_slot(module: str | None, limits, use_sandbox: bool):
         entry[1].destroy()
         shutil.rmtree(entry[2], ignore_errors=True)
     blocked, earlier = library_for(module)
-    stage = Path(tempfile.mkdtemp(prefix="nnbook-stage-"))
+    if stage_root:
+        Path(stage_root).mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f"{module or 'book'}-", dir=stage_root or None))
     stage_library(stage, blocked, earlier)
     slot = Slot(stage, blocked, limits, sandbox=use_sandbox)
     _SLOTS[key] = (fp, slot, stage)
@@ -269,12 +271,17 @@ class SandboxedExecute(NbGraderPreprocessor):
     notebook_timeout = Float(600.0, help="wall-clock seconds for the whole notebook").tag(config=True)
     memory_mb = Integer(2048, help="address-space limit of a learner's kernel, in MB").tag(config=True)
     file_mb = Integer(64, help="largest file a learner's code may write, in MB").tag(config=True)
+    processes = Integer(64, help="processes (and threads) of one learner's kernel").tag(config=True)
+    open_files = Integer(1024, help="open files per learner process").tag(config=True)
     sandbox = Bool(True, help="run learner code in bubblewrap (False: resource limits only)").tag(config=True)
+    stage_root = Unicode("", help="folder for the sandbox's staged library (default: a temporary folder, "
+                         "removed at exit; nnbook-grade uses the course's .nnbook/stages)").tag(config=True)
 
     def limits(self):
         from ..sandbox import Limits
         return Limits(cell_timeout=self.cell_timeout, notebook_timeout=self.notebook_timeout,
-                      memory_mb=self.memory_mb, file_mb=self.file_mb)
+                      memory_mb=self.memory_mb, file_mb=self.file_mb, processes=self.processes,
+                      open_files=self.open_files)
 
     def preprocess(self, nb, resources):
         from ..sandbox import warn_if_unsandboxed
@@ -285,7 +292,7 @@ class SandboxedExecute(NbGraderPreprocessor):
         tests = trusted_tests(info["db_url"], course_id, info["notebook"], info["assignment"])
         source = nbformat.read(_course_notebook(self, resources, "source"), as_version=4)
         warn_if_unsandboxed(self.sandbox)
-        slot = get_slot(cells.default_exp(source), self.limits(), self.sandbox)
+        slot = get_slot(cells.default_exp(source), self.limits(), self.sandbox, self.stage_root)
         files_from = resources.get("metadata", {}).get("path") or None
         run = judge.run_notebook(slot, nb.cells, tests, cells.solution_names(source), files_from)
         count = 0
@@ -299,6 +306,7 @@ class SandboxedExecute(NbGraderPreprocessor):
                     o.execution_count = count
             cell.execution_count = count
         add_notes(nb, run.problems)
+        nb.metadata["nnbook_run"] = {"seconds": round(run.seconds, 3)}   # the release's metadata + this
         return nb, resources
 
 
