@@ -140,21 +140,36 @@ def _worker_api(config):
     return _API
 
 
-def _grade_one(chapter: str, learner: str, config, feedback: bool) -> dict:
-    """nbgrader autograde (and generate_feedback) of one learner, in a worker process."""
+def _grade_one(chapter: str, learner: str, config) -> dict:
+    """nbgrader autograde of one learner, in a worker process."""
     t0 = time.monotonic()
     api = _worker_api(config)
     res = api.autograde(chapter, learner, force=True, create=True)
-    out = {"learner": learner, "seconds": time.monotonic() - t0, "error": None, "feedback": None}
+    out = {"learner": learner, "seconds": time.monotonic() - t0, "error": None}
     if not res["success"]:
         out["error"] = "nbgrader autograde failed: " + (str(res.get("log") or "")[-1500:] + "\n"
                                                         + str(res.get("error") or ""))[-2500:]
-        return out
-    if feedback:
+    return out
+
+
+def _feedback_some(chapter: str, learners: list[str], others: list[str], config) -> dict[str, str]:
+    """nbgrader generate_feedback for ``learners``, in a worker: one nbgrader run for all of them
+    (``student_id_exclude`` leaves out ``others``), so the page templates are compiled once per
+    worker, not once per learner. Returns {learner: why it failed} (one at a time after a failure)."""
+    api = _worker_api(config)
+    api.coursedir.student_id_exclude = ",".join(others)
+    try:
+        res = api.generate_feedback(chapter, force=True)
+    finally:
+        api.coursedir.student_id_exclude = ""
+    if res["success"]:
+        return {}
+    failed = {}
+    for learner in learners:
         fb = api.generate_feedback(chapter, learner, force=True)
         if not fb["success"]:
-            out["feedback"] = "nbgrader generate_feedback failed: " + str(fb.get("error") or fb["log"])[-300:]
-    return out
+            failed[learner] = "nbgrader generate_feedback failed: " + str(fb.get("error") or fb["log"])[-300:]
+    return failed
 
 
 def find_learners(submitted: Path) -> list[str]:
@@ -204,23 +219,37 @@ def grade_chapter(chapter: str, submitted: Path, out: Path, *, jobs: int | None 
         from tqdm import tqdm
         bar = tqdm(total=len(learners), desc=f"grading {chapter}", unit="learner", file=sys.stderr)
     grader_errors: dict[str, str] = {}
-    timing = {"autograde + feedback (workers)": 0.0}
+    timing = {"autograde (workers)": 0.0}
     ctx = mp.get_context("fork")
-    with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(learners) or 1)), mp_context=ctx) as pool:
-        futures = {pool.submit(_grade_one, chapter, learner, config, feedback): learner for learner in learners}
+    workers = max(1, min(jobs, len(learners) or 1))
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = {pool.submit(_grade_one, chapter, learner, config): learner for learner in learners}
         for fut in as_completed(futures):
             learner = futures[fut]
             try:
                 data = fut.result()
             except Exception as e:  # noqa: BLE001 - e.g. a worker process killed
-                data = {"error": f"grading failed: {type(e).__name__}: {e}", "seconds": 0, "feedback": None}
-            timing["autograde + feedback (workers)"] += data["seconds"]
+                data = {"error": f"grading failed: {type(e).__name__}: {e}", "seconds": 0}
+            timing["autograde (workers)"] += data["seconds"]
             if data["error"]:
                 grader_errors[learner] = data["error"]
-            if data["feedback"]:
-                problems[learner].append(data["feedback"])
             if bar:
                 bar.update(1)
+        graded = [l for l in learners if l not in grader_errors]
+        if feedback and graded:
+            t_fb = time.monotonic()
+            everyone = sorted(p.name for p in (root / "autograded").iterdir() if p.is_dir())
+            chunks = [graded[k::workers] for k in range(workers) if graded[k::workers]]
+            fbs = {pool.submit(_feedback_some, chapter, chunk, [l for l in everyone if l not in chunk], config): chunk
+                   for chunk in chunks}
+            for fut in as_completed(fbs):
+                try:
+                    failed = fut.result()
+                except Exception as e:  # noqa: BLE001
+                    failed = {l: f"feedback failed: {type(e).__name__}: {e}" for l in fbs[fut]}
+                for learner, why in failed.items():
+                    problems[learner].append(why)
+            timing["feedback pages"] = time.monotonic() - t_fb
     if bar:
         bar.close()
     results = read_results(root, chapter, learners, config)
