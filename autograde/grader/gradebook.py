@@ -43,9 +43,15 @@ class NotebookResult:
         return sum(c.max_score for c in self.cells.values())
 
 
-def read_results(root: Path, chapter: str, students: list[str], config) -> dict[str, NotebookResult]:
-    """Scores from nbgrader's gradebook (of this course id), messages and notes from the autograded notebooks."""
+def read_results(root: Path, chapter: str, students: list[str], config=None) -> dict[str, NotebookResult]:
+    """Scores from nbgrader's gradebook (of this course id), messages and notes from the autograded notebooks.
+
+    ``config``: the course's nbgrader configuration (default: the book's, for a course in ``root``)."""
     from nbgrader.api import Gradebook, MissingEntry
+
+    if config is None:
+        from .driver import course_config
+        config = course_config(Path(root))
 
     course_id = config.CourseDirectory.course_id
     results = {}
