@@ -444,7 +444,7 @@ def write_reports(out: Path, classes: list[ClassResult], state: dict | None = No
                 shutil.copy(src, fb / l / f"{c.chapter}.html")
     lines = []
     for c in classes:
-        n = len(c.results)
+        n = getattr(c, "graded", len(c.results))            # intake.finish: --student regrades only some
         lines.append(f"== {c.chapter}: {n} learners graded in {c.seconds:.1f} s "
                      f"({c.seconds / max(n, 1):.2f} s per notebook; "
                      + ", ".join(f"{k} {v:.1f} s" for k, v in c.timing.items()) + ")")
