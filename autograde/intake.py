@@ -678,6 +678,7 @@ def finish(out: Path, classes: list, intake: Intake) -> tuple[list, dict]:
         chp = problems.setdefault(c.chapter, {})
         for sid in c.results:
             chp[sid] = list(c.problems.get(sid, []))
+        c.graded = len(c.results)
         everyone = sorted(set(gradebook_learners(out, c.chapter)) | set(c.results))
         if set(everyone) - set(c.results):
             fresh = c.results

@@ -29,7 +29,8 @@ h1{font-size:1.6em}h2{border-bottom:2px solid #ccc;padding-bottom:.2em;margin-to
 table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:.3em .6em;
 vertical-align:top;text-align:left}th{background:#f0f0f0}td.num{text-align:right}
 .bar{background:#4a7;height:.8em;display:inline-block}.msg{font-family:monospace;white-space:pre-wrap;
-max-width:40em;word-break:break-word}.who{color:#555;font-size:.9em;max-width:20em}
+max-width:40em;word-break:break-word}
+table.failures td.msg{min-width:24em}table.failures td.who{min-width:10em}.who{color:#555;font-size:.9em;max-width:20em}
 img.hist{width:260px;height:auto}.muted{color:#777}
 """
 
