@@ -9,7 +9,10 @@ Formats (headers as the LMSs document them):
 * **Canvas** (Grades > Import; Canvas Community guide "How do I import grades in the
   Gradebook?"): the columns ``Student, ID, SIS User ID, SIS Login ID, Section`` then one column
   per assignment, named like the assignment (Canvas offers to create assignments it does not
-  know), an optional second row ``Points Possible``. Canvas matches rows on ``ID`` (the Canvas
+  know), an optional second row ``Points Possible``. This is the layout Canvas's own gradebook
+  export writes and its import reads back (instructure/canvas-lms, ``app/models/course.rb``,
+  the gradebook CSV: ``["Student", "ID"]``, ``"SIS User ID", "SIS Login ID"``, ``"Section"``,
+  the assignments, then a ``Points Possible`` row). Canvas matches rows on ``ID`` (the Canvas
   user id: in a Canvas bulk download it is the number after the learner's name, which
   :mod:`autograde.intake` keeps), else on ``SIS User ID`` / ``SIS Login ID``.
 * **Moodle**, gradebook import (Grade administration > Import > CSV file;
