@@ -713,3 +713,10 @@ def gradebook_learners(out: Path, chapter: str) -> list[str]:
             return sorted(s.student.id for s in gb.find_assignment(chapter).submissions)
         except MissingEntry:
             return []
+
+
+def unpack_zip(zip_path: Path, dest: Path) -> Path:
+    """Extract a zip of ``[submitted/]<learner>/<chapter>/...`` with :func:`safe_extract` (size, entry and
+    ratio caps; no links, no paths outside ``dest``); return the submitted root."""
+    safe_extract(zip_path, dest, Caps())
+    return _descend(dest, [])
