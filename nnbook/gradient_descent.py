@@ -3,7 +3,7 @@
 
 Generated from the ``#| export`` cells of ``solutions/05_gradient_descent/05_gradient_descent.ipynb``.
 """
-__all__ = ["numerical_derivative", "numerical_gradient", "gradient_descent", "fit_line"]
+__all__ = ["numerical_derivative", "numerical_gradient", "gradient_descent", "stable_learning_rates", "fit_line"]
 
 # ---- exported from solutions/05_gradient_descent/05_gradient_descent.ipynb, cell 1 ----
 import numpy as np
@@ -99,6 +99,33 @@ def gradient_descent(grad, x0, lr, num_steps):
 
 
 # ---- exported from solutions/05_gradient_descent/05_gradient_descent.ipynb, cell 25 ----
+def stable_learning_rates(curvature, lrs, num_steps=50):
+    """Which learning rates make gradient descent on ``f(x) = curvature / 2 * x**2`` get closer to 0.
+
+    Parameters
+    ----------
+    curvature : float
+        ``a > 0``, the second derivative of ``f(x) = a x**2 / 2``, whose gradient is ``a x``.
+    lrs : sequence of float, shape (m,)
+        The learning rates to try.
+    num_steps : int, optional
+        Steps of gradient descent from ``x0 = 1.0`` for every rate.
+
+    Returns
+    -------
+    stable : ndarray of bool, shape (m,)
+        ``True`` where ``|x|`` after ``num_steps`` steps is smaller than 1, the distance it started at.
+
+    Defined in chapter 05 · Gradient descent, section “5.5 The learning rate: too small crawls, too large diverges”.
+    """
+    stable = []
+    for lr in lrs:
+        path = gradient_descent(lambda x: curvature * x, 1.0, lr, num_steps)
+        stable.append(bool(abs(path[-1]) < 1.0))
+    return np.array(stable, dtype=bool)
+
+
+# ---- exported from solutions/05_gradient_descent/05_gradient_descent.ipynb, cell 31 ----
 def fit_line(x, y, lr, num_epochs):
     """Fit ``y ≈ w x + b`` by full-batch gradient descent on the mean squared error.
 

@@ -93,6 +93,19 @@ MUTANTS = {
          "        r = w * x + b - y\n        w, b = w - lr * 2 * np.mean(r * x), b - lr * 2 * np.mean(r)\n"
          "    return float(w), float(b)"),
     ],
+    "stable_learning_rates": [
+        ("forgets-curvature",
+         "def stable_learning_rates(curvature, lrs, num_steps=50):\n"
+         "    return np.array([abs(gradient_descent(lambda x: x, 1.0, lr, num_steps)[-1]) < 1 for lr in lrs])"),
+        ("half-gradient",
+         "def stable_learning_rates(curvature, lrs, num_steps=50):\n"
+         "    return np.array([abs(gradient_descent(lambda x: curvature * x / 2, 1.0, lr, num_steps)[-1]) < 1 for lr in lrs])"),
+        ("no-abs",
+         "def stable_learning_rates(curvature, lrs, num_steps=50):\n"
+         "    return np.array([gradient_descent(lambda x: curvature * x, 1.0, lr, num_steps)[-1] < 1 for lr in lrs])"),
+        ("one-over-curvature",
+         "def stable_learning_rates(curvature, lrs, num_steps=50):\n    return np.array([lr < 1 / curvature for lr in lrs])"),
+    ],
 }
 
 
@@ -108,7 +121,10 @@ HINTS = {
     "gradient_descent--aliased-in-place": "kept changing it in place",
     "gradient_descent--missing-x0": "the start x0 first",
     "gradient_descent--plus-sign": "step against the gradient",
+    "stable_learning_rates--no-abs": "compare the distance abs(x)",
 }
+TEST_CELLS = None
+CASCADES = {"gradient_descent--final-point-only": {"test_stable_learning_rates"}}   # its 0-d result makes path[-1] fail
 
 # Correct answers written differently, by exercise: each must keep every point.
 VARIANTS = {
@@ -162,6 +178,18 @@ VARIANTS = {
          "    for _ in range(num_epochs):\n        r = w * x + b - y\n        grad_w = 2 / n * np.sum(r * x)\n"
          "        grad_b = 2 / n * r.sum()\n        w = w - lr * grad_w\n        b = b - lr * grad_b\n    return w, b"),
     ],
+    "stable_learning_rates": [
+        ("ok-vectorised-walks",
+         "def stable_learning_rates(curvature, lrs, num_steps=50):\n    lrs = np.asarray(lrs, dtype=float)\n"
+         "    x = np.ones(len(lrs))\n    for _ in range(num_steps):\n        x = x - lrs * curvature * x\n    return np.abs(x) < 1"),
+        ("ok-closed-form",
+         "def stable_learning_rates(curvature, lrs, num_steps=50):\n"
+         "    return np.abs(1 - np.asarray(lrs) * curvature) ** num_steps < 1.0"),
+        ("ok-own-loop",
+         "def stable_learning_rates(curvature, lrs, num_steps=50):\n    result = []\n    for lr in lrs:\n        x = 1.0\n"
+         "        for _ in range(num_steps):\n            x -= lr * curvature * x\n        result.append(abs(x) < 1)\n"
+         "    return np.array(result)"),
+    ],
 }
 
 
@@ -178,7 +206,7 @@ def test_every_exercise_has_mutants():
 
 
 def test_solution_gets_full_marks(graded):
-    assert_full_marks(graded["solution"], CHAPTER, 10)
+    assert_full_marks(graded["solution"], CHAPTER, 12)
 
 
 def test_learner_notebook_scores_zero_with_stub_errors(graded):
@@ -189,11 +217,20 @@ def test_learner_notebook_scores_zero_with_stub_errors(graded):
 def test_wrong_answer_loses_points(graded, student):
     assert_mutant_caught(graded, student)
 
-
 @pytest.mark.parametrize("student", sorted(HINTS))
 def test_wrong_answer_gets_the_hint_for_its_mistake(graded, student):
-    cell = graded[student].cells[f"test_{student.split('--')[0]}"]
-    assert any(HINTS[student] in e for e in cell.errors), f"{student}: expected a hint with {HINTS[student]!r}, got {cell.errors}"
+    cells = [graded[student].cells[t] for t in (TEST_CELLS or {}).get(student.split("--")[0], [f"test_{student.split('--')[0]}"])]
+    errors = [e for c in cells for e in c.errors]
+    assert any(HINTS[student] in e for e in errors), f"{student}: expected a hint with {HINTS[student]!r}, got {errors}"
+
+
+@pytest.mark.parametrize("student", mutant_ids(MUTANTS))
+def test_one_mistake_costs_one_exercise(graded, student):
+    # a wrong answer leaves the chapter's other exercises correct: they keep their points
+    gid = student.split("--")[0]
+    own = set((TEST_CELLS or {}).get(gid, [f"test_{gid}"]))
+    lost = {g: c.errors for g, c in graded[student].cells.items() if g not in own and c.score < c.max_score}
+    assert set(lost) <= CASCADES.get(student, set()), f"{student} lost points on other exercises: {lost}"
 
 
 def test_every_exercise_has_variants():
