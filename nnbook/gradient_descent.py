@@ -9,7 +9,7 @@ __all__ = ["numerical_derivative", "numerical_gradient", "gradient_descent", "st
 import numpy as np
 
 
-# ---- exported from solutions/05_gradient_descent/05_gradient_descent.ipynb, cell 8 ----
+# ---- exported from solutions/05_gradient_descent/05_gradient_descent.ipynb, cell 10 ----
 def numerical_derivative(f, x, h=1e-4):
     """Central-difference estimate of the derivative ``f'(x)``.
 
@@ -32,7 +32,7 @@ def numerical_derivative(f, x, h=1e-4):
     return float((f(x + h) - f(x - h)) / (2 * h))
 
 
-# ---- exported from solutions/05_gradient_descent/05_gradient_descent.ipynb, cell 13 ----
+# ---- exported from solutions/05_gradient_descent/05_gradient_descent.ipynb, cell 16 ----
 def numerical_gradient(f, x, h=1e-4):
     """Central-difference gradient of a scalar function of an array.
 
@@ -68,7 +68,7 @@ def numerical_gradient(f, x, h=1e-4):
     return grad
 
 
-# ---- exported from solutions/05_gradient_descent/05_gradient_descent.ipynb, cell 18 ----
+# ---- exported from solutions/05_gradient_descent/05_gradient_descent.ipynb, cell 21 ----
 def gradient_descent(grad, x0, lr, num_steps):
     """Plain gradient descent ``x <- x - lr * grad(x)``, returning every point visited.
 
@@ -98,7 +98,7 @@ def gradient_descent(grad, x0, lr, num_steps):
     return np.array(trajectory)
 
 
-# ---- exported from solutions/05_gradient_descent/05_gradient_descent.ipynb, cell 25 ----
+# ---- exported from solutions/05_gradient_descent/05_gradient_descent.ipynb, cell 30 ----
 def stable_learning_rates(curvature, lrs, num_steps=50):
     """Which learning rates make gradient descent on ``f(x) = curvature / 2 * x**2`` get closer to 0.
 
@@ -125,7 +125,7 @@ def stable_learning_rates(curvature, lrs, num_steps=50):
     return np.array(stable, dtype=bool)
 
 
-# ---- exported from solutions/05_gradient_descent/05_gradient_descent.ipynb, cell 31 ----
+# ---- exported from solutions/05_gradient_descent/05_gradient_descent.ipynb, cell 36 ----
 def fit_line(x, y, lr, num_epochs):
     """Fit ``y ≈ w x + b`` by full-batch gradient descent on the mean squared error.
 
