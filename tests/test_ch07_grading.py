@@ -59,6 +59,20 @@ MUTANTS = {
         ("multiply-rule", _edit("AddLayer", ("return x + y", "self.x, self.y = x, y\n        return x + y"),
                                 (ADD, "dx = dout * self.y\n        dy = dout * self.x"))),
     ],
+    "Branch": [
+        ("keeps-last", _edit("Branch", ("        total = douts[0]\n        for dout in douts[1:]:\n"
+                                        "            total = total + dout                  # a new array: the douts stay as they were\n"
+                                        "        return total", "        return douts[-1]"))),
+        ("keeps-first", _edit("Branch", ("        total = douts[0]\n        for dout in douts[1:]:\n"
+                                         "            total = total + dout                  # a new array: the douts stay as they were\n"
+                                         "        return total", "        return douts[0]"))),
+        ("averages", _edit("Branch", ("        return total", "        return total / len(douts)"))),
+        ("adds-into-first-dout", _edit("Branch", ("            total = total + dout                  # a new array: the douts stay as they were",
+                                                  "            total += dout"))),
+        ("two-consumers-only", _edit("Branch", ("        total = douts[0]\n        for dout in douts[1:]:\n"
+                                                "            total = total + dout                  # a new array: the douts stay as they were\n"
+                                                "        return total", "        return douts[0] + douts[1]"))),
+    ],
     "ReLU": [
         ("mask-includes-zero", _edit("ReLU", ("self.mask = X > 0", "self.mask = X >= 0"))),
         ("modifies-dout", _edit("ReLU", ("return dout * self.mask", "dout[~self.mask] = 0\n        return dout"))),
@@ -126,6 +140,9 @@ HINTS = {
     "SoftmaxWithLoss--one-hot-forgotten": "T is y itself",
     "SoftmaxWithLoss--modifies-probs": "work on a copy of self.probs",
     "TwoLayerNet--no-forward-pass": "did gradient run the forward pass",
+    "Branch--keeps-last": "not only the last",
+    "Branch--averages": "not their mean",
+    "Branch--adds-into-first-dout": "the function modified its input `douts[0]`",
     "relative_error--no-zero-guard": "return 0.0 instead of computing 0 / 0",
 }
 
@@ -150,6 +167,17 @@ VARIANTS = {
         ("ok-copies", _edit("AddLayer", (ADD, "dx = np.copy(dout)\n        dy = np.copy(dout)"))),
         ("ok-list", _edit("AddLayer", (ADD + "\n        return dx, dy", "return [dout, dout]"))),
         ("ok-times-ones", _edit("AddLayer", (ADD, "dx = dout * np.ones_like(dout)\n        dy = np.ones_like(dout) * dout"))),
+    ],
+    "Branch": [
+        ("ok-builtin-sum", _edit("Branch", ("        total = douts[0]\n        for dout in douts[1:]:\n"
+                                            "            total = total + dout                  # a new array: the douts stay as they were\n"
+                                            "        return total", "        return sum(douts)"))),
+        ("ok-np-sum-stack", _edit("Branch", ("        total = douts[0]\n        for dout in douts[1:]:\n"
+                                             "            total = total + dout                  # a new array: the douts stay as they were\n"
+                                             "        return total", "        return np.sum(np.stack([np.asarray(d) for d in douts]), axis=0)"))),
+        ("ok-reduce", "import functools\nimport operator\n\n" + _edit("Branch", ("        total = douts[0]\n        for dout in douts[1:]:\n"
+                                             "            total = total + dout                  # a new array: the douts stay as they were\n"
+                                             "        return total", "        return functools.reduce(operator.add, douts)"))),
     ],
     "ReLU": [
         ("ok-where", _edit("ReLU", ("return dout * self.mask", "return np.where(self.mask, dout, 0)"))),
@@ -235,7 +263,7 @@ def test_every_exercise_has_mutants():
 
 
 def test_solution_gets_full_marks(graded):
-    assert_full_marks(graded["solution"], CHAPTER, 16)
+    assert_full_marks(graded["solution"], CHAPTER, 18)
 
 
 def test_learner_notebook_scores_zero_with_stub_errors(graded):

@@ -42,6 +42,13 @@ MUTANTS = {
          "    for s in range(0, len(X), batch_size):\n"
          "        yield X[s:s + batch_size], y[s:s + batch_size]"),
     ],
+    "weight_gradient_batch": [
+        ("transposed", "def weight_gradient_batch(X, G):\n    return G.T @ X"),
+        ("mean-not-sum", "def weight_gradient_batch(X, G):\n    return X.T @ G / len(X)"),
+        ("float64-result", "def weight_gradient_batch(X, G):\n    return (X.T @ G).astype(float)"),
+        ("first-sample-only", "def weight_gradient_batch(X, G):\n    return np.outer(X[0], G[0])"),
+        ("elementwise", "def weight_gradient_batch(X, G):\n    return np.sum(X, axis=0)[:, None] * np.sum(G, axis=0)[None, :]"),
+    ],
     "split_train_test": [
         ("no-shuffle",
          "def split_train_test(X, y, test_fraction, rng):\n"
@@ -186,6 +193,9 @@ HINTS = {
     "iterate_minibatches--drops-last-batch": "keep the last batch",
     "iterate_minibatches--shuffles-separately": "draw ONE permutation",
     "iterate_minibatches--no-shuffle": "the epoch was not shuffled",
+    "weight_gradient_batch--transposed": "the result has one entry per weight: shape (d, m)",
+    "weight_gradient_batch--mean-not-sum": "the sum, not the mean",
+    "weight_gradient_batch--float64-result": "a product of float32 arrays stays float32",
     "evaluate--unweighted-chunk-mean": "weight each chunk's mean loss by its size",
     "evaluate--accuracy-in-percent": "do not multiply by 100",
     "train--validates-on-training-data": "evaluate the validation data",
@@ -210,6 +220,12 @@ VARIANTS = {
                                "    start, batches = 0, []\n    while start < len(order):\n"
                                "        idx = order[start:start + batch_size]\n        batches.append((X[idx], y[idx]))\n"
                                "        start += batch_size\n    yield from batches"),
+    ],
+    "weight_gradient_batch": [
+        ("ok-einsum", "def weight_gradient_batch(X, G):\n    return np.einsum('ni,nj->ij', X, G)"),
+        ("ok-transpose-of-transpose", "def weight_gradient_batch(X, G):\n    return (G.T @ X).T"),
+        ("ok-tensordot", "def weight_gradient_batch(X, G):\n    return np.tensordot(X, G, axes=(0, 0))"),
+        ("ok-np-dot", "def weight_gradient_batch(X, G):\n    return np.dot(X.T, G)"),
     ],
     "split_train_test": [
         ("ok-list", "def split_train_test(X, y, test_fraction, rng):\n    order = rng.permutation(len(X))\n"
@@ -316,7 +332,7 @@ def test_trimmed_notebook_keeps_every_graded_cell():
 
 
 def test_solution_gets_full_marks(graded):
-    assert_full_marks(graded["solution"], CHAPTER, 14)
+    assert_full_marks(graded["solution"], CHAPTER, 16)
 
 
 def test_capstone_reaches_97_percent(graded):
