@@ -11,7 +11,7 @@ import numpy as np
 from nnbook.losses import accuracy, cross_entropy_from_logits
 
 
-# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 6 ----
+# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 7 ----
 def iterate_minibatches(X, y, batch_size, rng):
     """Yield the shuffled mini-batches of one epoch.
 
@@ -42,7 +42,7 @@ def iterate_minibatches(X, y, batch_size, rng):
         yield X[idx], y[idx]
 
 
-# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 11 ----
+# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 13 ----
 def sgd_step(params, grads, lr):
     """One gradient-descent step on a parameter dictionary, in place.
 
@@ -67,7 +67,7 @@ def sgd_step(params, grads, lr):
         value -= lr * grads[name]   # in place: the layers hold references to these arrays
 
 
-# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 17 ----
+# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 19 ----
 def weight_gradient_batch(X, G):
     """The weight gradient of an affine layer for a whole batch, ``sum_i outer(X[i], G[i])``, in one product.
 
@@ -88,7 +88,7 @@ def weight_gradient_batch(X, G):
     return X.T @ G                      # (d, n) @ (n, m): the sum over the batch happens inside the product
 
 
-# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 27 ----
+# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 32 ----
 def split_train_test(X, y, test_fraction, rng):
     """Split a data set at random into a training part and a test part.
 
@@ -121,7 +121,7 @@ def split_train_test(X, y, test_fraction, rng):
     return X[train], y[train], X[test], y[test]
 
 
-# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 30 ----
+# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 35 ----
 def evaluate(net, X, y, batch_size=1000):
     """Mean cross-entropy loss and accuracy of a network, computed in chunks.
 
@@ -156,7 +156,7 @@ def evaluate(net, X, y, batch_size=1000):
     return total_loss / n, total_correct / n
 
 
-# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 33 ----
+# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 38 ----
 def train(net, X, y, lr, num_epochs, batch_size, rng, X_val=None, y_val=None):
     """Train a network with mini-batch SGD; return the per-epoch history.
 
@@ -205,7 +205,7 @@ def train(net, X, y, lr, num_epochs, batch_size, rng, X_val=None, y_val=None):
     return history
 
 
-# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 38 ----
+# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 44 ----
 def capstone_config():
     """Settings for the capstone digit network (section 8.9).
 
