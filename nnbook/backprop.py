@@ -3,7 +3,7 @@
 
 Generated from the ``#| export`` cells of ``solutions/07_backprop/07_backprop.ipynb``.
 """
-__all__ = ["MulLayer", "AddLayer", "ReLU", "Sigmoid", "Affine", "SoftmaxWithLoss", "TwoLayerNet", "relative_error", "MultiLayerNet"]
+__all__ = ["MulLayer", "AddLayer", "Branch", "ReLU", "Sigmoid", "Affine", "SoftmaxWithLoss", "TwoLayerNet", "relative_error", "MultiLayerNet"]
 
 # ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 1 ----
 import numpy as np
@@ -13,7 +13,7 @@ from nnbook.forward import init_params
 from nnbook.losses import log_softmax
 
 
-# ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 8 ----
+# ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 9 ----
 class MulLayer:
     """Multiply node ``z = x * y`` (elementwise) with a backward pass.
 
@@ -36,7 +36,7 @@ class MulLayer:
         return dx, dy
 
 
-# ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 11 ----
+# ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 12 ----
 class AddLayer:
     """Add node ``z = x + y`` (elementwise) with a backward pass.
 
@@ -57,7 +57,30 @@ class AddLayer:
         return dx, dy
 
 
-# ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 16 ----
+# ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 17 ----
+class Branch:
+    """Fan-out node: one value used by several consumers, with a backward pass.
+
+    ``forward(x)`` returns ``x`` unchanged (every consumer reads the same value); ``backward(*douts)`` takes
+    the upstream gradients of all consumers (one or more, each a number or an array of the shape of ``x``)
+    and returns ``dL/dx``, their sum, shape of ``x``.
+
+    Defined in chapter 07 · Backpropagation, section “7.3 The backward rules of add and multiply nodes”.
+    """
+
+    def forward(self, x):
+        """Return ``x``: the value every consumer uses."""
+        return x
+
+    def backward(self, *douts):
+        """Return the sum of the upstream gradients ``douts`` of all consumers (none of them modified)."""
+        total = douts[0]
+        for dout in douts[1:]:
+            total = total + dout                  # a new array: the douts stay as they were
+        return total
+
+
+# ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 21 ----
 class ReLU:
     """ReLU layer ``Y = max(0, X)`` (elementwise) with a backward pass.
 
@@ -77,7 +100,7 @@ class ReLU:
         return dout * self.mask
 
 
-# ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 19 ----
+# ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 24 ----
 class Sigmoid:
     """Sigmoid layer ``Y = 1 / (1 + exp(-X))`` (elementwise) with a backward pass.
 
@@ -97,7 +120,7 @@ class Sigmoid:
         return dout * self.out * (1.0 - self.out)
 
 
-# ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 22 ----
+# ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 27 ----
 class Affine:
     """Affine (dense) layer ``Y = X @ W + b`` with a backward pass.
 
@@ -132,7 +155,7 @@ class Affine:
         return dout @ self.W.T                # (n, m) @ (m, d) -> (n, d)
 
 
-# ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 25 ----
+# ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 30 ----
 class SoftmaxWithLoss:
     """Softmax followed by the mean cross-entropy loss, with a backward pass.
 
@@ -166,7 +189,7 @@ class SoftmaxWithLoss:
         return dX
 
 
-# ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 29 ----
+# ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 34 ----
 class TwoLayerNet:
     """Classifier ``X -> Affine -> ReLU -> Affine -> SoftmaxWithLoss`` with backpropagated gradients.
 
@@ -224,7 +247,7 @@ class TwoLayerNet:
                 "W2": self.affine2.dW, "b2": self.affine2.db}
 
 
-# ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 32 ----
+# ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 37 ----
 def relative_error(a, b):
     """Relative difference of two gradients, ``||a - b|| / (||a|| + ||b||)``.
 
@@ -247,7 +270,7 @@ def relative_error(a, b):
     return float(np.linalg.norm(a - b) / scale)
 
 
-# ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 42 ----
+# ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 48 ----
 class MultiLayerNet:
     """Fully connected classifier of any depth, trained by backpropagation.
 

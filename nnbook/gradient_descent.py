@@ -3,13 +3,13 @@
 
 Generated from the ``#| export`` cells of ``solutions/05_gradient_descent/05_gradient_descent.ipynb``.
 """
-__all__ = ["numerical_derivative", "numerical_gradient", "gradient_descent", "fit_line"]
+__all__ = ["numerical_derivative", "numerical_gradient", "gradient_descent", "stable_learning_rates", "fit_line"]
 
 # ---- exported from solutions/05_gradient_descent/05_gradient_descent.ipynb, cell 1 ----
 import numpy as np
 
 
-# ---- exported from solutions/05_gradient_descent/05_gradient_descent.ipynb, cell 8 ----
+# ---- exported from solutions/05_gradient_descent/05_gradient_descent.ipynb, cell 10 ----
 def numerical_derivative(f, x, h=1e-4):
     """Central-difference estimate of the derivative ``f'(x)``.
 
@@ -32,7 +32,7 @@ def numerical_derivative(f, x, h=1e-4):
     return float((f(x + h) - f(x - h)) / (2 * h))
 
 
-# ---- exported from solutions/05_gradient_descent/05_gradient_descent.ipynb, cell 13 ----
+# ---- exported from solutions/05_gradient_descent/05_gradient_descent.ipynb, cell 16 ----
 def numerical_gradient(f, x, h=1e-4):
     """Central-difference gradient of a scalar function of an array.
 
@@ -68,7 +68,7 @@ def numerical_gradient(f, x, h=1e-4):
     return grad
 
 
-# ---- exported from solutions/05_gradient_descent/05_gradient_descent.ipynb, cell 18 ----
+# ---- exported from solutions/05_gradient_descent/05_gradient_descent.ipynb, cell 21 ----
 def gradient_descent(grad, x0, lr, num_steps):
     """Plain gradient descent ``x <- x - lr * grad(x)``, returning every point visited.
 
@@ -98,7 +98,34 @@ def gradient_descent(grad, x0, lr, num_steps):
     return np.array(trajectory)
 
 
-# ---- exported from solutions/05_gradient_descent/05_gradient_descent.ipynb, cell 25 ----
+# ---- exported from solutions/05_gradient_descent/05_gradient_descent.ipynb, cell 30 ----
+def stable_learning_rates(curvature, lrs, num_steps=50):
+    """Which learning rates make gradient descent on ``f(x) = curvature / 2 * x**2`` get closer to 0.
+
+    Parameters
+    ----------
+    curvature : float
+        ``a > 0``, the second derivative of ``f(x) = a x**2 / 2``, whose gradient is ``a x``.
+    lrs : sequence of float, shape (m,)
+        The learning rates to try.
+    num_steps : int, optional
+        Steps of gradient descent from ``x0 = 1.0`` for every rate.
+
+    Returns
+    -------
+    stable : ndarray of bool, shape (m,)
+        ``True`` where ``|x|`` after ``num_steps`` steps is smaller than 1, the distance it started at.
+
+    Defined in chapter 05 · Gradient descent, section “5.5 The learning rate: too small crawls, too large diverges”.
+    """
+    stable = []
+    for lr in lrs:
+        path = gradient_descent(lambda x: curvature * x, 1.0, lr, num_steps)
+        stable.append(bool(abs(path[-1]) < 1.0))
+    return np.array(stable, dtype=bool)
+
+
+# ---- exported from solutions/05_gradient_descent/05_gradient_descent.ipynb, cell 36 ----
 def fit_line(x, y, lr, num_epochs):
     """Fit ``y ≈ w x + b`` by full-batch gradient descent on the mean squared error.
 

@@ -3,7 +3,7 @@
 
 Generated from the ``#| export`` cells of ``solutions/08_minibatch/08_minibatch.ipynb``.
 """
-__all__ = ["iterate_minibatches", "sgd_step", "split_train_test", "evaluate", "train", "capstone_config"]
+__all__ = ["iterate_minibatches", "sgd_step", "weight_gradient_batch", "split_train_test", "evaluate", "train", "capstone_config"]
 
 # ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 1 ----
 import numpy as np
@@ -11,7 +11,7 @@ import numpy as np
 from nnbook.losses import accuracy, cross_entropy_from_logits
 
 
-# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 6 ----
+# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 7 ----
 def iterate_minibatches(X, y, batch_size, rng):
     """Yield the shuffled mini-batches of one epoch.
 
@@ -42,7 +42,7 @@ def iterate_minibatches(X, y, batch_size, rng):
         yield X[idx], y[idx]
 
 
-# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 11 ----
+# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 13 ----
 def sgd_step(params, grads, lr):
     """One gradient-descent step on a parameter dictionary, in place.
 
@@ -67,7 +67,28 @@ def sgd_step(params, grads, lr):
         value -= lr * grads[name]   # in place: the layers hold references to these arrays
 
 
-# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 23 ----
+# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 19 ----
+def weight_gradient_batch(X, G):
+    """The weight gradient of an affine layer for a whole batch, ``sum_i outer(X[i], G[i])``, in one product.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+        The layer's inputs, one sample per row.
+    G : ndarray, shape (n, m)
+        The upstream gradients ``dL/dY``, one row per sample.
+
+    Returns
+    -------
+    dW : ndarray, shape (d, m)
+        ``sum over i of the outer products X[i] G[i]^T`` (that is ``X.T @ G``), in the dtype of the inputs.
+
+    Defined in chapter 08 · Mini-batches, section “8.4 Batch processing: why a batch is fast”.
+    """
+    return X.T @ G                      # (d, n) @ (n, m): the sum over the batch happens inside the product
+
+
+# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 32 ----
 def split_train_test(X, y, test_fraction, rng):
     """Split a data set at random into a training part and a test part.
 
@@ -100,7 +121,7 @@ def split_train_test(X, y, test_fraction, rng):
     return X[train], y[train], X[test], y[test]
 
 
-# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 26 ----
+# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 35 ----
 def evaluate(net, X, y, batch_size=1000):
     """Mean cross-entropy loss and accuracy of a network, computed in chunks.
 
@@ -135,7 +156,7 @@ def evaluate(net, X, y, batch_size=1000):
     return total_loss / n, total_correct / n
 
 
-# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 29 ----
+# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 38 ----
 def train(net, X, y, lr, num_epochs, batch_size, rng, X_val=None, y_val=None):
     """Train a network with mini-batch SGD; return the per-epoch history.
 
@@ -184,7 +205,7 @@ def train(net, X, y, lr, num_epochs, batch_size, rng, X_val=None, y_val=None):
     return history
 
 
-# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 34 ----
+# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 44 ----
 def capstone_config():
     """Settings for the capstone digit network (section 8.9).
 

@@ -12,7 +12,7 @@ from nnbook.activations import sigmoid
 from nnbook.losses import binary_cross_entropy
 
 
-# ---- exported from solutions/06_sgd/06_sgd.ipynb, cell 8 ----
+# ---- exported from solutions/06_sgd/06_sgd.ipynb, cell 9 ----
 def train_logistic_gd(X, y, lr, num_epochs):
     """Logistic regression (one sigmoid neuron) trained by full-batch gradient descent.
 
@@ -54,7 +54,7 @@ def train_logistic_gd(X, y, lr, num_epochs):
     return w, float(b), np.array(losses)
 
 
-# ---- exported from solutions/06_sgd/06_sgd.ipynb, cell 13 ----
+# ---- exported from solutions/06_sgd/06_sgd.ipynb, cell 15 ----
 def shuffle_together(X, y, rng):
     """Shuffle samples and targets with one and the same random permutation.
 
@@ -80,7 +80,7 @@ def shuffle_together(X, y, rng):
     return X[order], y[order]
 
 
-# ---- exported from solutions/06_sgd/06_sgd.ipynb, cell 16 ----
+# ---- exported from solutions/06_sgd/06_sgd.ipynb, cell 18 ----
 def sgd_epoch(X, y, w, b, lr, rng):
     """One epoch of stochastic gradient descent for logistic regression.
 
@@ -121,7 +121,7 @@ def sgd_epoch(X, y, w, b, lr, rng):
     return w, float(b)
 
 
-# ---- exported from solutions/06_sgd/06_sgd.ipynb, cell 19 ----
+# ---- exported from solutions/06_sgd/06_sgd.ipynb, cell 21 ----
 def train_logistic_sgd(X, y, lr, num_epochs, rng):
     """Logistic regression (one sigmoid neuron) trained by stochastic gradient descent.
 

@@ -10,7 +10,7 @@ import pytest
 from nnbook.gradient_descent import numerical_gradient
 from nnbook.testing import oracle_rel_error
 
-from nnbook.backprop import (Affine, AddLayer, MulLayer, MultiLayerNet, ReLU, Sigmoid, SoftmaxWithLoss,
+from nnbook.backprop import (Affine, AddLayer, Branch, MulLayer, MultiLayerNet, ReLU, Sigmoid, SoftmaxWithLoss,
                              TwoLayerNet, relative_error)
 
 
@@ -310,3 +310,16 @@ def test_multi_layer_net_training_reduces_loss_and_sigmoid_gradients_vanish():
 def test_multi_layer_net_rejects_unknown_activation():
     with pytest.raises(ValueError, match="activation"):
         MultiLayerNet([2, 3, 2], np.random.default_rng(0), activation="tanh")
+
+
+def test_branch_adds_the_gradients_of_all_consumers():
+    # oracle: x feeds u = sin(x) and v = x**2; the numerical gradient of sum(Gu u + Gv v) adds both paths
+    rng = np.random.default_rng(77)
+    x, Gu, Gv = rng.normal(size=(4, 3)), rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+    douts = [Gu * np.cos(x), Gv * 2 * x]
+    before = [d.copy() for d in douts]
+    dx = Branch().backward(*douts)
+    expected = numerical_gradient(lambda v: float(np.sum(Gu * np.sin(v) + Gv * v**2)), x.copy())
+    assert oracle_rel_error(dx, expected) < 1e-8
+    assert all(np.array_equal(a, b) for a, b in zip(before, douts))
+    assert Branch().backward(2.5) == 2.5 and Branch().forward(x) is x

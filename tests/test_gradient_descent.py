@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from nnbook.gradient_descent import fit_line, gradient_descent, numerical_derivative, numerical_gradient
+from nnbook.gradient_descent import fit_line, gradient_descent, numerical_derivative, numerical_gradient, stable_learning_rates
 
 
 @pytest.mark.parametrize("f, df, x", [
@@ -81,3 +81,12 @@ def test_fit_line_gradient_matches_numerical_gradient():
     mse = lambda p: float(np.mean((p[0] * x + p[1] - y) ** 2))
     g = numerical_gradient(mse, np.zeros(2))
     np.testing.assert_allclose(fit_line(x, y, 0.01, 1), -0.01 * g, rtol=1e-6)
+
+
+@pytest.mark.parametrize("a", [0.5, 2.0, 10.0, 40.0])
+def test_stable_learning_rates_boundary_is_two_over_curvature(a):
+    # oracle: a step multiplies x by (1 - lr a), so the walk gets closer exactly when 0 < lr < 2 / a
+    products = np.array([0.01, 0.5, 0.99, 1.0, 1.5, 1.9, 1.99, 2.01, 2.1, 3.0])
+    got = stable_learning_rates(a, products / a, num_steps=9)
+    assert got.dtype == bool and got.shape == (10,)
+    np.testing.assert_array_equal(got, np.abs(1 - products) < 1)

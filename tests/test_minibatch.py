@@ -7,7 +7,7 @@ import pytest
 
 from nnbook.backprop import MultiLayerNet
 from nnbook.minibatch import (capstone_config, evaluate, iterate_minibatches, sgd_step, split_train_test,
-                              train)
+                              train, weight_gradient_batch)
 
 
 def _ce_and_acc(net, X, y):
@@ -157,3 +157,13 @@ def test_capstone_reaches_97_percent_in_seconds():
     assert history["val_accuracy"][-1] >= 0.9
     assert net.params["W1"].dtype == np.float32
     assert cpu_seconds < 60, f"capstone training took {cpu_seconds:.1f} s of CPU time"
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_weight_gradient_batch_is_the_sum_of_outer_products(dtype):
+    rng = np.random.default_rng(88)
+    X, G = rng.normal(size=(13, 5)).astype(dtype), rng.normal(size=(13, 3)).astype(dtype)
+    expected = sum(np.outer(x.astype(float), g.astype(float)) for x, g in zip(X, G))    # oracle: the loop
+    dW = weight_gradient_batch(X, G)
+    assert dW.shape == (5, 3) and dW.dtype == dtype
+    np.testing.assert_allclose(dW, expected, rtol=1e-4 if dtype == np.float32 else 1e-12, atol=1e-5)
