@@ -372,11 +372,7 @@ def test_every_exercise_has_variants():
 
 
 # Correct variants the grader still gets wrong (the fix belongs to autograde/, not to this chapter).
-GRADER_XFAIL = {"train--ok-defaultdict": "grader: a defaultdict returned by learner code reaches the test as a proxy, not a Mapping"}
-
-
-@pytest.mark.parametrize("student", [pytest.param(s, marks=pytest.mark.xfail(reason=GRADER_XFAIL[s], strict=False))
-                                     if s in GRADER_XFAIL else s for s in variant_ids(VARIANTS)])
+@pytest.mark.parametrize("student", variant_ids(VARIANTS))
 def test_correct_variant_gets_full_marks(graded, student):
     assert_variant_full_marks(graded, student)
 
