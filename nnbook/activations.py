@@ -79,7 +79,7 @@ def sigmoid(z):
     return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
 
 
-# ---- exported from solutions/02_activations/02_activations.ipynb, cell 22 ----
+# ---- exported from solutions/02_activations/02_activations.ipynb, cell 23 ----
 def tanh(z):
     """Hyperbolic tangent, elementwise, computed as ``2 * sigmoid(2 z) - 1`` (overflow-free).
 
@@ -99,7 +99,7 @@ def tanh(z):
     return 2 * sigmoid(2 * z) - 1
 
 
-# ---- exported from solutions/02_activations/02_activations.ipynb, cell 25 ----
+# ---- exported from solutions/02_activations/02_activations.ipynb, cell 26 ----
 def relu(z):
     """Rectified linear unit ``max(0, z)``, elementwise.
 
@@ -119,7 +119,7 @@ def relu(z):
     return np.maximum(z, 0)
 
 
-# ---- exported from solutions/02_activations/02_activations.ipynb, cell 28 ----
+# ---- exported from solutions/02_activations/02_activations.ipynb, cell 29 ----
 def leaky_relu(z, alpha=0.01):
     """Leaky ReLU, elementwise: ``z`` where ``z > 0``, else ``alpha * z``.
 
@@ -141,7 +141,7 @@ def leaky_relu(z, alpha=0.01):
     return np.where(z > 0, z, alpha * z)
 
 
-# ---- exported from solutions/02_activations/02_activations.ipynb, cell 31 ----
+# ---- exported from solutions/02_activations/02_activations.ipynb, cell 32 ----
 def sigmoid_grad(z):
     """Derivative of :func:`sigmoid`: ``sigmoid(z) * (1 - sigmoid(z))``, elementwise.
 
@@ -155,13 +155,13 @@ def sigmoid_grad(z):
     dz : ndarray, same shape as ``z``
         Values in [0, 0.25], float dtype of ``z`` kept.
 
-    Defined in chapter 02 · Activation functions, section “2.7 Derivatives”.
+    Defined in chapter 02 · Activation functions, section “2.7 Derivatives, derived by you”.
     """
     s = sigmoid(z)
     return s * (1 - s)
 
 
-# ---- exported from solutions/02_activations/02_activations.ipynb, cell 34 ----
+# ---- exported from solutions/02_activations/02_activations.ipynb, cell 35 ----
 def tanh_grad(z):
     """Derivative of :func:`tanh`: ``1 - tanh(z)**2``, elementwise.
 
@@ -175,13 +175,13 @@ def tanh_grad(z):
     dz : ndarray, same shape as ``z``
         Values in [0, 1], float dtype of ``z`` kept.
 
-    Defined in chapter 02 · Activation functions, section “2.7 Derivatives”.
+    Defined in chapter 02 · Activation functions, section “2.7 Derivatives, derived by you”.
     """
     t = tanh(z)
     return 1 - t * t
 
 
-# ---- exported from solutions/02_activations/02_activations.ipynb, cell 37 ----
+# ---- exported from solutions/02_activations/02_activations.ipynb, cell 38 ----
 def relu_grad(z):
     """Derivative of :func:`relu`, elementwise: 1 where ``z > 0``, else 0 (0 at the kink z = 0).
 
@@ -195,13 +195,13 @@ def relu_grad(z):
     dz : ndarray, same shape as ``z``
         0.0 or 1.0, float dtype of ``z`` kept.
 
-    Defined in chapter 02 · Activation functions, section “2.7 Derivatives”.
+    Defined in chapter 02 · Activation functions, section “2.7 Derivatives, derived by you”.
     """
     z = _as_float(z)
     return (z > 0).astype(z.dtype)
 
 
-# ---- exported from solutions/02_activations/02_activations.ipynb, cell 40 ----
+# ---- exported from solutions/02_activations/02_activations.ipynb, cell 41 ----
 def leaky_relu_grad(z, alpha=0.01):
     """Derivative of :func:`leaky_relu`, elementwise: 1 where ``z > 0``, else ``alpha`` (also at z = 0).
 
@@ -217,7 +217,7 @@ def leaky_relu_grad(z, alpha=0.01):
     dz : ndarray, same shape as ``z``
         1.0 or ``alpha``, float dtype of ``z`` kept.
 
-    Defined in chapter 02 · Activation functions, section “2.7 Derivatives”.
+    Defined in chapter 02 · Activation functions, section “2.7 Derivatives, derived by you”.
     """
     z = _as_float(z)
     return np.where(z > 0, 1.0, alpha).astype(z.dtype)

@@ -3,7 +3,7 @@
 
 Generated from the ``#| export`` cells of ``solutions/04_losses/04_losses.ipynb``.
 """
-__all__ = ["mean_squared_error", "binary_cross_entropy", "cross_entropy", "log_softmax", "cross_entropy_from_logits", "accuracy"]
+__all__ = ["mean_squared_error", "binary_cross_entropy", "cross_entropy", "log_softmax", "cross_entropy_from_logits", "accuracy", "train_test_mse"]
 
 # ---- exported from solutions/04_losses/04_losses.ipynb, cell 1 ----
 import numpy as np
@@ -61,7 +61,7 @@ def binary_cross_entropy(p, y):
     return float(-np.mean(y * np.log(p) + (1.0 - y) * np.log(1.0 - p)))
 
 
-# ---- exported from solutions/04_losses/04_losses.ipynb, cell 18 ----
+# ---- exported from solutions/04_losses/04_losses.ipynb, cell 19 ----
 def cross_entropy(probs, y):
     """Cross-entropy of predicted class probabilities, averaged over the batch.
 
@@ -69,7 +69,8 @@ def cross_entropy(probs, y):
     ----------
     probs : ndarray, shape (n, k)
         Predicted probabilities, one row per sample (rows sum to 1). A single
-        sample of shape (k,) is treated as a batch of one.
+        sample of shape (k,) is treated as a batch of one; its target is then a
+        class index (an int, or shape (1,)) or a one-hot row of shape (k,).
     y : ndarray of int, shape (n,), or ndarray, shape (n, k)
         Targets: class indices in ``0 .. k-1``, or one-hot rows.
 
@@ -84,8 +85,9 @@ def cross_entropy(probs, y):
     probs = np.asarray(probs, dtype=float)
     y = np.asarray(y)
     if probs.ndim == 1:                       # one sample: a batch of one
+        one_hot = y.ndim == 1 and y.shape[0] == probs.shape[0] > 1
         probs = probs[np.newaxis, :]
-        y = y[np.newaxis, ...] if y.ndim == 1 else y.reshape(1)
+        y = y.reshape(1, -1) if one_hot else y.reshape(1)
     n = probs.shape[0]
     log_p = np.log(np.clip(probs, 1e-12, 1.0))      # (n, k)
     if y.ndim == 2:                           # one-hot targets
@@ -93,7 +95,7 @@ def cross_entropy(probs, y):
     return float(-np.mean(log_p[np.arange(n), y.astype(int)]))
 
 
-# ---- exported from solutions/04_losses/04_losses.ipynb, cell 25 ----
+# ---- exported from solutions/04_losses/04_losses.ipynb, cell 26 ----
 def log_softmax(Z):
     """Logarithm of the softmax along the last axis, without overflow.
 
@@ -120,7 +122,7 @@ def log_softmax(Z):
     return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
 
 
-# ---- exported from solutions/04_losses/04_losses.ipynb, cell 28 ----
+# ---- exported from solutions/04_losses/04_losses.ipynb, cell 29 ----
 def cross_entropy_from_logits(Z, y):
     """Softmax followed by cross-entropy, computed stably from the logits; mean over the batch.
 
@@ -128,7 +130,8 @@ def cross_entropy_from_logits(Z, y):
     ----------
     Z : ndarray, shape (n, k)
         Logits (raw class scores), one row per sample. A single sample of
-        shape (k,) is treated as a batch of one.
+        shape (k,) is treated as a batch of one; its target is then a class
+        index (an int, or shape (1,)) or a one-hot row of shape (k,).
     y : ndarray of int, shape (n,), or ndarray, shape (n, k)
         Targets: class indices in ``0 .. k-1``, or one-hot rows.
 
@@ -143,15 +146,16 @@ def cross_entropy_from_logits(Z, y):
     log_probs = log_softmax(Z)                    # (n, k), finite for any finite Z
     y = np.asarray(y)
     if log_probs.ndim == 1:                       # one sample: a batch of one
+        one_hot = y.ndim == 1 and y.shape[0] == log_probs.shape[0] > 1
         log_probs = log_probs[np.newaxis, :]
-        y = y[np.newaxis, ...] if y.ndim == 1 else y.reshape(1)
+        y = y.reshape(1, -1) if one_hot else y.reshape(1)
     n = log_probs.shape[0]
     if y.ndim == 2:                               # one-hot targets
         return float(-np.sum(y * log_probs, dtype=float) / n)
     return float(-np.mean(log_probs[np.arange(n), y.astype(int)], dtype=float))
 
 
-# ---- exported from solutions/04_losses/04_losses.ipynb, cell 34 ----
+# ---- exported from solutions/04_losses/04_losses.ipynb, cell 35 ----
 def accuracy(scores, y):
     """Fraction of samples whose predicted class equals the true class.
 
@@ -177,3 +181,33 @@ def accuracy(scores, y):
     if y_pred.shape != y_true.shape:
         raise ValueError(f"{y_pred.shape[0]} predictions but {y_true.shape[0]} targets")
     return float(np.mean(y_pred == y_true))
+
+
+# ---- exported from solutions/04_losses/04_losses.ipynb, cell 44 ----
+def train_test_mse(x_train, y_train, x_test, y_test, degrees):
+    """Training and test MSE of least-squares polynomial fits of several degrees.
+
+    Parameters
+    ----------
+    x_train, y_train : ndarray, shape (n_train,)
+        The points the polynomials are fitted to.
+    x_test, y_test : ndarray, shape (n_test,)
+        Held-out points, used only to measure the error.
+    degrees : sequence of int
+        The polynomial degrees to fit.
+
+    Returns
+    -------
+    train_errors : ndarray, shape (len(degrees),)
+        ``mean_squared_error`` of each fit on the training points.
+    test_errors : ndarray, shape (len(degrees),)
+        ``mean_squared_error`` of each fit on the test points.
+
+    Defined in chapter 04 · Loss functions, section “4.7 Training data, test data and overfitting”.
+    """
+    train_errors, test_errors = [], []
+    for degree in degrees:
+        poly = np.polynomial.Polynomial.fit(x_train, y_train, degree)   # least squares on the training set only
+        train_errors.append(mean_squared_error(poly(x_train), y_train))
+        test_errors.append(mean_squared_error(poly(x_test), y_test))
+    return np.array(train_errors), np.array(test_errors)

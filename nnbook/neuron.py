@@ -3,7 +3,7 @@
 
 Generated from the ``#| export`` cells of ``solutions/01_neuron/01_neuron.ipynb``.
 """
-__all__ = ["weighted_sum", "bias_for_threshold", "perceptron", "perceptron_batch", "gate_params", "two_layer_perceptron"]
+__all__ = ["weighted_sum", "bias_for_threshold", "perceptron", "perceptron_batch", "gate_params", "two_layer_perceptron", "train_perceptron", "nand", "xor_from_nand"]
 
 # ---- exported from solutions/01_neuron/01_neuron.ipynb, cell 1 ----
 import numpy as np
@@ -158,3 +158,84 @@ def two_layer_perceptron(X, W1, b1, w2, b2):
     """
     H = (X @ W1 + b1 >= 0).astype(int)  # (n, h)
     return (H @ w2 + b2 >= 0).astype(int)
+
+
+# ---- exported from solutions/01_neuron/01_neuron.ipynb, cell 39 ----
+def train_perceptron(X, y, lr=1.0, max_epochs=100):
+    """Rosenblatt's perceptron learning rule, sample by sample, until an epoch has no mistake.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+        One sample per row, visited in this order in every epoch.
+    y : ndarray of int, shape (n,)
+        Labels, 0 or 1.
+    lr : float, default 1.0
+        Learning rate: ``w += lr * (y_i - y_hat_i) * x_i`` and ``b += lr * (y_i - y_hat_i)``.
+    max_epochs : int, default 100
+        Upper limit on the number of passes over the data.
+
+    Returns
+    -------
+    w : ndarray, shape (d,)
+        Learned weights (training starts from zeros).
+    b : float
+        Learned bias (starts from 0).
+    num_epochs : int
+        Epochs run, including the final one without mistakes (``max_epochs`` if none was mistake-free).
+
+    Defined in chapter 01 · The neuron, section “1.8 Learning the weights: the perceptron rule”.
+    """
+    X = np.asarray(X, dtype=float)
+    w, b = np.zeros(X.shape[1]), 0.0
+    for epoch in range(1, max_epochs + 1):
+        mistakes = 0
+        for x_i, y_i in zip(X, y):
+            error = int(y_i) - (1 if float(np.dot(w, x_i)) + b >= 0 else 0)
+            if error != 0:
+                w = w + lr * error * x_i
+                b = b + lr * error
+                mistakes += 1
+        if mistakes == 0:
+            return w, float(b), epoch
+    return w, float(b), max_epochs
+
+
+# ---- exported from solutions/01_neuron/01_neuron.ipynb, cell 44 ----
+def nand(a, b):
+    """NAND of 0/1 inputs, computed by one perceptron with ``w = (-1, -1)`` and ``b = 1.5``.
+
+    Parameters
+    ----------
+    a, b : array_like of int, shape (n,)
+        Inputs, 0 or 1.
+
+    Returns
+    -------
+    out : ndarray of int, shape (n,)
+        ``1 - a * b``: 0 only where both inputs are 1.
+
+    Defined in chapter 01 · The neuron, section “1.9 NAND is universal”.
+    """
+    a, b = np.asarray(a), np.asarray(b)
+    return (-1.0 * a - 1.0 * b + 1.5 >= 0).astype(int)
+
+
+# ---- exported from solutions/01_neuron/01_neuron.ipynb, cell 46 ----
+def xor_from_nand(a, b):
+    """XOR of 0/1 inputs, built from four NAND perceptrons.
+
+    Parameters
+    ----------
+    a, b : ndarray of int, shape (n,)
+        Inputs, 0 or 1.
+
+    Returns
+    -------
+    out : ndarray of int, shape (n,)
+        1 where exactly one of ``a``, ``b`` is 1.
+
+    Defined in chapter 01 · The neuron, section “1.9 NAND is universal”.
+    """
+    m = nand(a, b)
+    return nand(nand(a, m), nand(b, m))

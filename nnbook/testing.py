@@ -26,6 +26,8 @@ __all__ = [
     "check_close",
     "check_equal",
     "check_unchanged",
+    "check_close_or_own",
+    "own_result",
     "call",
     "oracle_rel_error",
     "route_warnings_to_stdout",
@@ -107,11 +109,61 @@ def check_equal(actual, expected, what: str, hint: str | None = None) -> None:
         _fail(f"{what} should be {_show(expected)}, got {_show(actual)}", hint)
 
 
-def check_unchanged(before: np.ndarray, after: np.ndarray, name: str) -> None:
-    """Fail when the argument ``name`` was modified in place by the function under test."""
+def check_unchanged(before: np.ndarray, after: np.ndarray, name: str, hint: str | None = None) -> None:
+    """Fail when the argument ``name`` was modified in place by the function under test.
+
+    ``hint`` replaces the default advice (work on a copy) where that advice would not fit the exercise.
+    """
     if not (np.shape(before) == np.shape(after) and np.array_equal(before, after, equal_nan=True)):
         _fail(f"the function modified its input `{name}` in place",
-              "work on a copy (x = x.copy()) or build a new array instead of assigning into the argument.")
+              hint or "work on a copy (x = x.copy()) or build a new array instead of assigning into the argument.")
+
+
+def _agrees(actual, expected, rtol: float, atol: float) -> bool:
+    """True when ``actual`` matches ``expected`` as :func:`check_close` would accept it."""
+    try:
+        a, e = np.asarray(actual, dtype=float), np.asarray(expected, dtype=float)
+    except (TypeError, ValueError):
+        return False
+    if a.shape != e.shape:
+        return False
+    with np.errstate(all="ignore"):
+        return bool(np.all(np.isclose(a, e, rtol=rtol, atol=atol, equal_nan=True)))
+
+
+def own_result(fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` for one of the learner's *earlier* functions, or ``None`` if it fails.
+
+    Used to compute what a later exercise would give when it builds on the learner's own earlier
+    function (see :func:`check_close_or_own`); an unsolved or crashing earlier function gives ``None``.
+    """
+    try:
+        return fn(*args, **kwargs)
+    except Exception:  # noqa: BLE001 - the earlier function is graded by its own test, not here
+        return None
+
+
+def check_close_or_own(actual, expected, what: str, *, own=None, own_name: str = "", rtol: float = 1e-7,
+                       atol: float = 1e-12, hint: str | None = None) -> None:
+    """Like :func:`check_close`, but one mistake costs one exercise.
+
+    ``own`` is the result the exercise would have if it were right and built on the learner's own
+    earlier function ``own_name`` (computed in the test with :func:`own_result`). An answer that matches
+    ``expected`` passes; one that matches ``own`` passes too (the earlier function is wrong, and its own
+    test already costs those points), with a note on stdout. Otherwise the check fails, and when the
+    earlier function is itself wrong the message says so, since it may be the cause.
+    """
+    if _agrees(actual, expected, rtol, atol):
+        return
+    if own is not None and _agrees(actual, own, rtol, atol):
+        print(f"Note: {what} is consistent with your {own_name}, which does not give the correct result; "
+              f"this exercise keeps its points, fix {own_name} in its own exercise.")
+        return
+    if own is not None and not _agrees(own, expected, rtol, atol):
+        cause = (f"your {own_name} does not give the correct result either (see its own test): "
+                 f"if you call it here, fix it first.")
+        hint = f"{cause} {hint}" if hint else cause
+    check_close(actual, expected, what, rtol=rtol, atol=atol, hint=hint)
 
 
 def call(what: str, fn, *args, hint: str | None = None, **kwargs):

@@ -106,8 +106,13 @@ def assert_warning_costs_nothing(result, test_id: str, warning_text: str) -> Non
     assert warning_text in result.cells[test_id].stdout, result.cells[test_id].stdout
 
 
-def assert_mutant_caught(graded: dict, student: str, test_cells: dict | None = None) -> None:
-    """A wrong answer loses points on its own exercise's test cell(s), each with a teaching AssertionError."""
+def assert_mutant_caught(graded: dict, student: str, test_cells: dict | None = None,
+                         hints: dict | None = None, isolated: bool = False) -> None:
+    """A wrong answer loses points on its own exercise's test cell(s), each with a teaching AssertionError.
+
+    ``hints`` ({student id: substring}) names, for the mutants where it matters, a piece of text the
+    failure message must contain: the hint that names that mistake's actual cause. With ``isolated``,
+    no other exercise may lose points (one mistake costs one exercise)."""
     exercise = student.split("--")[0]
     ids = (test_cells or {}).get(exercise, [f"test_{exercise}"])
     lost = [graded[student].cells[t] for t in ids if graded[student].cells[t].score < graded[student].cells[t].max_score]
@@ -115,6 +120,13 @@ def assert_mutant_caught(graded: dict, student: str, test_cells: dict | None = N
     for cell in lost:
         assert cell.errors and all(e.startswith("AssertionError") for e in cell.errors), (
             f"{student} should fail {cell.grade_id} with a teaching AssertionError, got {cell.errors}")
+    expected = (hints or {}).get(student)
+    if expected:
+        text = "\n".join(e for cell in lost for e in cell.errors)
+        assert expected in text, f"{student}: the message should contain {expected!r}, got {text}"
+    if isolated:
+        others = {g: c.errors for g, c in graded[student].cells.items() if g not in ids and c.score < c.max_score}
+        assert not others, f"{student} (one mistake) also cost points on other exercises: {others}"
 
 
 # ---- VARIANTS: correct answers written differently ------------------------------------------------
@@ -186,3 +198,30 @@ def assert_stock_validate_passes(chapter: str, variants: dict, folder: Path) -> 
         if result:
             problems[name] = {k: [c.get("raw_error", c.get("source", ""))[-800:] for c in v] for k, v in result.items()}
     assert not problems, f"stock nbgrader validate rejected correct variants: {problems}"
+
+
+# ---- CASCADES: one mistake costs one exercise ------------------------------------------------------
+# A chapter's ``CASCADES`` table: {label: (exercise grade id, wrong source, {other grade id: correct source})}.
+# The submission has the wrong answer in the first exercise and, in the others, correct answers that call
+# it; only the wrong exercise's test cells may lose points.
+
+def cascade_submissions(chapter: str, cascades: dict) -> dict[str, nbformat.NotebookNode]:
+    """{"cascade--<label>": solution notebook with one wrong exercise and correct ones that build on it}."""
+    solution = read(solution_path(chapter))
+    return {f"cascade--{label}": with_cells(solution, {gid: src, **(others or {})})
+            for label, (gid, src, others) in cascades.items()}
+
+
+def cascade_ids(cascades: dict) -> list[str]:
+    return [f"cascade--{label}" for label in cascades]
+
+
+def assert_only_its_own_exercise_loses(graded: dict, student: str, cascades: dict, test_cells: dict | None = None) -> None:
+    """The wrong exercise loses points; every other exercise, even one that calls it, keeps full marks."""
+    gid = cascades[student.split("--", 1)[1]][0]
+    ids = (test_cells or {}).get(gid, [f"test_{gid}"])
+    result = graded[student]
+    assert result.problem is None, result.problem
+    assert any(result.cells[t].score < result.cells[t].max_score for t in ids), f"{student}: {gid} kept its points"
+    others = {g: c.errors for g, c in result.cells.items() if g not in ids and c.score < c.max_score}
+    assert not others, f"{student}: a mistake in {gid} also cost points elsewhere: {others}"

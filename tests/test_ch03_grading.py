@@ -6,7 +6,11 @@ every typical wrong answer must lose points on its own exercise.
 import pytest
 
 from autograde.course import grade_submissions
-from notebooks import assert_full_marks, assert_mutant_caught, assert_mutants_cover_every_exercise, assert_stubs_score_zero, assert_warning_costs_nothing, learner_path, mutant_ids, mutant_submissions, read, solution_path, with_cells
+from notebooks import (assert_full_marks, assert_mutant_caught, assert_mutants_cover_every_exercise,
+                       assert_only_its_own_exercise_loses, assert_stock_validate_passes, assert_stubs_score_zero,
+                       assert_variant_full_marks, assert_variants_cover_every_exercise, assert_warning_costs_nothing,
+                       cascade_ids, cascade_submissions, learner_path, mutant_ids, mutant_submissions, read,
+                       solution_path, variant_ids, variant_submissions, with_cells)
 
 CHAPTER = "03_forward"
 
@@ -37,7 +41,7 @@ MUTANTS = {
         ("fan-out-scale", "def init_params(layer_sizes, rng):\n"
                           "    return [(rng.normal(0.0, np.sqrt(2.0 / c), size=(a, c)), np.zeros(c))\n"
                           "            for a, c in zip(layer_sizes[:-1], layer_sizes[1:])]"),
-        ("xavier-scale", "def init_params(layer_sizes, rng):\n"
+        ("lecun-scale", "def init_params(layer_sizes, rng):\n"
                          "    return [(rng.normal(0.0, np.sqrt(1.0 / a), size=(a, c)), np.zeros(c))\n"
                          "            for a, c in zip(layer_sizes[:-1], layer_sizes[1:])]"),
         ("random-biases", "def init_params(layer_sizes, rng):\n"
@@ -110,6 +114,85 @@ MUTANTS = {
     ],
 }
 
+# Wrong answers that make a later, correct function crash (a transposed W no longer fits): the later exercise
+# loses points too, and its message names the earlier function as the possible cause.
+NOT_ISOLATED = {"dense--transposed", "dense--nielsen-order", "forward--transposed"}
+
+# For these mistakes the message must name the actual cause.
+HINTS = {
+    "dense--no-bias": "Did you add the bias?",
+    "init_params--global-np-random": "np.random",
+    "init_params--lecun-scale": "sqrt(2 / d_in)",
+    "init_params--fan-out-scale": "not d_out",
+    "forward--activation-on-output": "raw scores",
+    "count_params--13002-as-weights": "12,960",
+    "softmax--global-max": "each row's maximum",
+    "predict--max-not-argmax": "not the entry itself",
+}
+
+# Correct answers written differently: each must get full marks, in the grader and in stock Validate.
+VARIANTS = {
+    "dense": [
+        ("ok-dot", "def dense(X, W, b):\n    return np.dot(X, W) + b"),
+        ("ok-einsum", "def dense(X, W, b):\n    return np.einsum('...i,ij->...j', X, W) + b"),
+        ("ok-matmul-func", "def dense(X, W, b):\n    return np.add(np.matmul(X, W), b)"),
+    ],
+    "init_params": [
+        ("ok-standard-normal", "def init_params(layer_sizes, rng):\n    params = []\n"
+                               "    for d_in, d_out in zip(layer_sizes[:-1], layer_sizes[1:]):\n"
+                               "        W = rng.standard_normal((d_in, d_out)) * np.sqrt(2.0 / d_in)\n"
+                               "        params.append((W, np.zeros(d_out)))\n    return params"),
+        ("ok-comprehension", "def init_params(layer_sizes, rng):\n"
+                             "    return [(rng.normal(loc=0.0, scale=(2 / a) ** 0.5, size=(a, c)), np.zeros(c, dtype=float))\n"
+                             "            for a, c in zip(layer_sizes, layer_sizes[1:])]"),
+        ("ok-list-pairs", "def init_params(layer_sizes, rng):\n    params = []\n"
+                          "    for l in range(1, len(layer_sizes)):\n        d_in, d_out = layer_sizes[l - 1], layer_sizes[l]\n"
+                          "        params.append([rng.normal(0, np.sqrt(2 / d_in), (d_in, d_out)), np.zeros((d_out,))])\n"
+                          "    return params"),
+    ],
+    "forward": [
+        ("ok-inline", "def forward(X, params, activation=relu):\n    A = X\n    for W, b in params[:-1]:\n"
+                      "        A = activation(A @ W + b)\n    W, b = params[-1]\n    return A @ W + b"),
+        ("ok-index-loop", "def forward(X, params, activation=relu):\n    A = X\n    L = len(params)\n"
+                          "    for l in range(L):\n        W, b = params[l]\n        A = dense(A, W, b)\n"
+                          "        if l < L - 1:\n            A = activation(A)\n    return A"),
+        ("ok-unpack", "def forward(X, params, activation=relu):\n    *hidden, (W_out, b_out) = params\n"
+                      "    A = np.asarray(X)\n    for layer in hidden:\n        A = activation(np.dot(A, layer[0]) + layer[1])\n"
+                      "    return np.dot(A, W_out) + b_out"),
+    ],
+    "count_params": [
+        ("ok-list", "def count_params(layer_sizes):\n    s = [int(v) for v in layer_sizes]\n"
+                    "    return [sum(s[i] * s[i + 1] for i in range(len(s) - 1)), sum(s[1:])]"),
+        ("ok-loop", "def count_params(layer_sizes):\n    n_w = n_b = 0\n    for l in range(1, len(layer_sizes)):\n"
+                    "        n_w += layer_sizes[l - 1] * layer_sizes[l]\n        n_b += layer_sizes[l]\n    return n_w, n_b"),
+        ("ok-numpy", "def count_params(layer_sizes):\n    s = np.asarray(layer_sizes, dtype=np.int64)\n"
+                     "    return int(np.sum(s[:-1] * s[1:])), int(np.sum(s[1:]))"),
+    ],
+    "softmax": [
+        ("ok-row-loop", "def softmax(Z):\n    Z = np.asarray(Z)\n    if Z.ndim == 1:\n        e = np.exp(Z - Z.max())\n"
+                        "        return e / e.sum()\n    return np.array([softmax(row) for row in Z])"),
+        ("ok-newaxis", "def softmax(Z):\n    Z = np.asarray(Z)\n    if Z.ndim == 1:\n        E = np.exp(Z - np.max(Z))\n"
+                       "        return E / np.sum(E)\n    E = np.exp(Z - Z.max(axis=1)[:, None])\n"
+                       "    return E / E.sum(axis=1)[:, None]"),
+        ("ok-log-domain", "def softmax(Z):\n    Z = np.asarray(Z)\n    s = Z - np.max(Z, axis=-1, keepdims=True)\n"
+                          "    return np.exp(s - np.log(np.sum(np.exp(s), axis=-1, keepdims=True)))"),
+    ],
+    "predict": [
+        ("ok-python-int-for-one", "def predict(X, params, activation=relu):\n    S = forward(X, params, activation)\n"
+                                  "    return np.argmax(S, axis=1) if S.ndim == 2 else int(np.argmax(S))"),
+        ("ok-argsort", "def predict(X, params, activation=relu):\n    S = forward(X, params, activation=activation)\n"
+                       "    return np.argsort(-S, axis=-1, kind='stable')[..., 0]"),
+        ("ok-via-softmax", "def predict(X, params, activation=relu):\n"
+                           "    return np.argmax(softmax(forward(X, params, activation)), axis=-1)"),
+    ],
+}
+
+# One mistake, one exercise: a wrong earlier function, and correct later ones that call it.
+CASCADES = {
+    "dense-no-bias": ("dense", "def dense(X, W, b):\n    return X @ W", {}),              # forward calls dense
+    "forward-always-relu": ("forward", MUTANTS["forward"][3][1], {}),                     # predict calls forward
+}
+
 # A correct answer whose intermediate step makes NumPy warn (overflow) on stderr.
 WARNING_BUT_CORRECT = '''
 def softmax(Z):
@@ -125,6 +208,8 @@ def graded(tmp_path_factory):
     subs = {"solution": solution_path(CHAPTER), "learner": learner_path(CHAPTER),
             "warns": with_cells(read(solution_path(CHAPTER)), {"softmax": WARNING_BUT_CORRECT})}
     subs.update(mutant_submissions(CHAPTER, MUTANTS))
+    subs.update(variant_submissions(CHAPTER, VARIANTS))
+    subs.update(cascade_submissions(CHAPTER, CASCADES))
     return grade_submissions(CHAPTER, subs, tmp_path_factory.mktemp("course"))
 
 
@@ -146,4 +231,25 @@ def test_warning_on_stderr_does_not_cost_points(graded):
 
 @pytest.mark.parametrize("student", mutant_ids(MUTANTS))
 def test_wrong_answer_loses_points(graded, student):
-    assert_mutant_caught(graded, student)
+    assert_mutant_caught(graded, student, hints=HINTS, isolated=student not in NOT_ISOLATED)
+    if student in NOT_ISOLATED:
+        others = [e for g, c in graded[student].cells.items() if g != f"test_{student.split('--')[0]}" for e in c.errors]
+        assert others and all("your dense" in e or "your forward" in e for e in others), others
+
+
+def test_every_exercise_has_variants():
+    assert_variants_cover_every_exercise(CHAPTER, VARIANTS)
+
+
+@pytest.mark.parametrize("student", variant_ids(VARIANTS))
+def test_correct_variant_gets_full_marks(graded, student):
+    assert_variant_full_marks(graded, student)
+
+
+@pytest.mark.parametrize("student", cascade_ids(CASCADES))
+def test_one_mistake_costs_one_exercise(graded, student):
+    assert_only_its_own_exercise_loses(graded, student, CASCADES)
+
+
+def test_variants_pass_stock_validate(tmp_path):
+    assert_stock_validate_passes(CHAPTER, VARIANTS, tmp_path)

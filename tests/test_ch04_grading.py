@@ -6,9 +6,22 @@ every typical wrong answer must lose points on its own exercise.
 import pytest
 
 from autograde.course import grade_submissions
-from notebooks import assert_full_marks, assert_mutant_caught, assert_mutants_cover_every_exercise, assert_stubs_score_zero, assert_warning_costs_nothing, learner_path, mutant_ids, mutant_submissions, read, solution_path, with_cells
+from notebooks import (assert_full_marks, assert_mutant_caught, assert_mutants_cover_every_exercise,
+                       assert_only_its_own_exercise_loses, assert_stock_validate_passes, assert_stubs_score_zero,
+                       assert_variant_full_marks, assert_variants_cover_every_exercise, assert_warning_costs_nothing,
+                       cascade_ids, cascade_submissions, learner_path, mutant_ids, mutant_submissions, read,
+                       solution_path, variant_ids, variant_submissions, with_cells)
 
 CHAPTER = "04_losses"
+
+TRAIN_TEST = """def train_test_mse(x_train, y_train, x_test, y_test, degrees):
+    train_errors, test_errors = [], []
+    for degree in degrees:
+        poly = np.polynomial.Polynomial.fit(x_train, y_train, degree)
+        train_errors.append(mean_squared_error(poly(x_train), y_train))
+        test_errors.append(mean_squared_error(poly(x_test), y_test))
+    return np.array(train_errors), np.array(test_errors)
+"""
 
 # Typical wrong answers, by exercise: (label, replacement for the solution cell).
 MUTANTS = {
@@ -139,7 +152,119 @@ MUTANTS = {
                    "    y = np.asarray(y); y = y.argmax(axis=1) if y.ndim == 2 else y\n"
                    "    pred = np.argmin(scores, axis=1) if np.ndim(scores) == 2 else scores\n"
                    "    return float(np.mean(pred == y))"),
+    ],    "train_test_mse": [
+        ("fit-on-test", TRAIN_TEST.replace("Polynomial.fit(x_train, y_train, degree)", "Polynomial.fit(x_test, y_test, degree)")),
+        ("swapped", TRAIN_TEST.replace("return np.array(train_errors), np.array(test_errors)",
+                                       "return np.array(test_errors), np.array(train_errors)")),
+        ("fit-on-all", TRAIN_TEST.replace("Polynomial.fit(x_train, y_train, degree)",
+                                          "Polynomial.fit(np.concatenate([x_train, x_test]), np.concatenate([y_train, y_test]), degree)")),
+        ("degree-off-by-one", TRAIN_TEST.replace("Polynomial.fit(x_train, y_train, degree)", "Polynomial.fit(x_train, y_train, degree + 1)")),
+        ("sum-not-mean", TRAIN_TEST.replace("mean_squared_error(poly(x_train), y_train)", "float(np.sum((poly(x_train) - y_train) ** 2))")
+                                   .replace("mean_squared_error(poly(x_test), y_test)", "float(np.sum((poly(x_test) - y_test) ** 2))")),
     ],
+}
+
+# Wrong answers that make a later, correct function fail in its own right: a naive log_softmax overflows
+# inside cross_entropy_from_logits, which stock nbgrader (np.errstate(over="raise") in the test) reports there.
+NOT_ISOLATED = {"log_softmax--naive-log-of-softmax"}
+
+# For these mistakes the message must name the actual cause.
+HINTS = {
+    "binary_cross_entropy--clips-in-float32": "float32",
+    "cross_entropy--wrong-entry-all-columns": "probs[np.arange(n), y]",
+    "log_softmax--naive-log-of-softmax": "subtract the row maximum",
+    "accuracy--argmin": "the column of the largest entry",
+    "train_test_mse--fit-on-test": "fit on (x_train, y_train) only",
+}
+
+# Correct answers written differently: each must get full marks, in the grader and in stock Validate.
+VARIANTS = {
+    "mean_squared_error": [
+        ("ok-loop", "def mean_squared_error(y_hat, y):\n    d = (np.asarray(y_hat, float) - np.asarray(y, float)).ravel()\n"
+                    "    return float(sum(v * v for v in d) / len(d))"),
+        ("ok-square-subtract", "def mean_squared_error(y_hat, y):\n"
+                               "    return float(np.mean(np.square(np.subtract(y_hat, y, dtype=float))))"),
+        ("ok-numpy-float", "def mean_squared_error(y_hat, y):\n    d = np.asarray(y_hat, dtype=np.float64) - y\n"
+                           "    return np.sum(d * d) / d.size"),
+    ],
+    "binary_cross_entropy": [
+        ("ok-where", "def binary_cross_entropy(p, y):\n    p = np.clip(np.asarray(p, dtype=float), 1e-12, 1 - 1e-12)\n"
+                     "    y = np.asarray(y)\n    return float(-np.mean(np.where(y == 1, np.log(p), np.log(1 - p))))"),
+        ("ok-loop", "def binary_cross_entropy(p, y):\n    total = 0.0\n"
+                    "    for pi, yi in zip(np.ravel(p), np.ravel(y)):\n"
+                    "        pi = min(max(float(pi), 1e-12), 1 - 1e-12)\n"
+                    "        total -= float(yi) * np.log(pi) + (1 - float(yi)) * np.log(1 - pi)\n"
+                    "    return total / np.size(p)"),
+        ("ok-log1p", "def binary_cross_entropy(p, y):\n    p = np.clip(np.asarray(p, dtype=np.float64), 1e-12, 1 - 1e-12)\n"
+                     "    y = np.asarray(y, dtype=np.float64)\n"
+                     "    return float(-(y * np.log(p) + (1 - y) * np.log1p(-p)).mean())"),
+    ],
+    "cross_entropy": [
+        ("ok-take-along-axis", "def cross_entropy(probs, y):\n    probs = np.atleast_2d(np.asarray(probs, dtype=float))\n"
+                               "    y = np.asarray(y)\n    idx = y.argmax(axis=-1) if y.ndim == 2 else y.astype(int)\n"
+                               "    p = np.take_along_axis(probs, idx.reshape(-1, 1), axis=1)\n"
+                               "    return float(-np.mean(np.log(np.clip(p, 1e-12, 1.0))))"),
+        ("ok-one-hot-everything", "def cross_entropy(probs, y):\n    probs = np.asarray(probs, dtype=float)\n    y = np.asarray(y)\n"
+                                  "    t = y if y.ndim == 2 else np.eye(probs.shape[1])[y]\n"
+                                  "    return float(-np.sum(t * np.log(np.clip(probs, 1e-12, 1))) / len(probs))"),
+        ("ok-loop", "def cross_entropy(probs, y):\n    y = np.asarray(y)\n    labels = y.argmax(axis=1) if y.ndim == 2 else y\n"
+                    "    losses = [-np.log(max(float(row[c]), 1e-12)) for row, c in zip(probs, labels)]\n"
+                    "    return float(sum(losses) / len(losses))"),
+    ],
+    "log_softmax": [
+        ("ok-logsumexp-separately", "def log_softmax(Z):\n    Z = np.asarray(Z)\n    Z = Z if np.issubdtype(Z.dtype, np.floating) else Z.astype(float)\n"
+                                    "    m = Z.max(axis=-1, keepdims=True)\n"
+                                    "    lse = m + np.log(np.exp(Z - m).sum(axis=-1, keepdims=True))\n    return Z - lse"),
+        ("ok-rows", "def log_softmax(Z):\n    Z = np.asarray(Z)\n    if Z.ndim == 1:\n        s = Z - Z.max()\n"
+                    "        return s - np.log(np.exp(s).sum())\n    return np.stack([log_softmax(row) for row in Z])"),
+        ("ok-newaxis", "def log_softmax(Z):\n    Z = np.asarray(Z)\n    m = np.max(Z, axis=-1)[..., np.newaxis]\n"
+                       "    s = Z - m\n    return s - np.log(np.sum(np.exp(s), axis=-1))[..., np.newaxis]"),
+    ],
+    "cross_entropy_from_logits": [
+        ("ok-one-hot-sum", "def cross_entropy_from_logits(Z, y):\n    L = log_softmax(Z)\n    y = np.asarray(y)\n"
+                           "    t = y if y.ndim == 2 else np.eye(L.shape[-1])[y]\n    return float(-np.sum(t * L) / len(L))"),
+        ("ok-logsumexp-minus-true", "def cross_entropy_from_logits(Z, y):\n    Z = np.asarray(Z, dtype=float)\n    y = np.asarray(y)\n"
+                                    "    idx = np.argmax(y, axis=1) if y.ndim == 2 else y\n    m = Z.max(axis=1)\n"
+                                    "    lse = m + np.log(np.exp(Z - m[:, None]).sum(axis=1))\n"
+                                    "    return float(np.mean(lse - Z[np.arange(len(Z)), idx]))"),
+        ("ok-loop", "def cross_entropy_from_logits(Z, y):\n    y = np.asarray(y)\n    labels = y.argmax(axis=1) if y.ndim == 2 else y\n"
+                    "    L = log_softmax(Z)\n    return float(-sum(float(L[i, c]) for i, c in enumerate(labels)) / len(labels))"),
+    ],
+    "accuracy": [
+        ("ok-count-over-n", "def accuracy(scores, y):\n    scores, y = np.asarray(scores), np.asarray(y)\n"
+                            "    pred = scores.argmax(axis=-1) if scores.ndim == 2 else scores\n"
+                            "    true = y.argmax(axis=-1) if y.ndim == 2 else y\n"
+                            "    return np.count_nonzero(pred == true) / len(true)"),
+        ("ok-loop", "def accuracy(scores, y):\n    y = np.asarray(y)\n    true = y.argmax(axis=1) if y.ndim == 2 else y\n"
+                    "    hits = 0\n    for s, t in zip(scores, true):\n"
+                    "        hits += int((np.argmax(s) if np.ndim(s) == 1 else s) == t)\n    return hits / len(true)"),
+        ("ok-float-mean", "def accuracy(scores, y):\n    scores = np.asarray(scores)\n    y = np.asarray(y)\n"
+                          "    if scores.ndim == 2:\n        scores = np.argmax(scores, axis=1)\n"
+                          "    if y.ndim == 2:\n        y = np.argmax(y, axis=1)\n"
+                          "    return (scores == y).astype(float).mean()"),
+    ],
+    "train_test_mse": [
+        ("ok-polyfit-lists", "def train_test_mse(x_train, y_train, x_test, y_test, degrees):\n    tr, te = [], []\n"
+                             "    for d in degrees:\n        c = np.polyfit(x_train, y_train, d)\n"
+                             "        tr.append(mean_squared_error(np.polyval(c, x_train), y_train))\n"
+                             "        te.append(mean_squared_error(np.polyval(c, x_test), y_test))\n    return tr, te"),
+        ("ok-vander-lstsq", "def train_test_mse(x_train, y_train, x_test, y_test, degrees):\n    out = np.zeros((2, len(degrees)))\n"
+                            "    for j, d in enumerate(degrees):\n"
+                            "        coef = np.linalg.lstsq(np.vander(x_train, d + 1), y_train, rcond=None)[0]\n"
+                            "        out[0, j] = mean_squared_error(np.vander(x_train, d + 1) @ coef, y_train)\n"
+                            "        out[1, j] = mean_squared_error(np.vander(x_test, d + 1) @ coef, y_test)\n"
+                            "    return out[0], out[1]"),
+        ("ok-comprehension-list-pair", "def train_test_mse(x_train, y_train, x_test, y_test, degrees):\n"
+                                       "    fits = [np.polynomial.Polynomial.fit(x_train, y_train, d) for d in degrees]\n"
+                                       "    return [np.array([mean_squared_error(f(x_train), y_train) for f in fits]),\n"
+                                       "            np.array([mean_squared_error(f(x_test), y_test) for f in fits])]"),
+    ],
+}
+
+# One mistake, one exercise: a wrong earlier function, and correct later ones that call it.
+CASCADES = {
+    "log_softmax-max-over-columns": ("log_softmax", MUTANTS["log_softmax"][2][1], {}),   # cross_entropy_from_logits calls it
+    "mse-half-factor": ("mean_squared_error", MUTANTS["mean_squared_error"][3][1], {}),   # train_test_mse calls it
 }
 
 # A correct answer whose intermediate step makes NumPy warn on stderr.
@@ -155,6 +280,8 @@ def graded(tmp_path_factory):
     subs = {"solution": solution_path(CHAPTER), "learner": learner_path(CHAPTER),
             "warns": with_cells(read(solution_path(CHAPTER)), {"mean_squared_error": WARNING_BUT_CORRECT})}
     subs.update(mutant_submissions(CHAPTER, MUTANTS))
+    subs.update(variant_submissions(CHAPTER, VARIANTS))
+    subs.update(cascade_submissions(CHAPTER, CASCADES))
     return grade_submissions(CHAPTER, subs, tmp_path_factory.mktemp("course"))
 
 
@@ -163,7 +290,7 @@ def test_every_exercise_has_mutants():
 
 
 def test_solution_gets_full_marks(graded):
-    assert_full_marks(graded["solution"], CHAPTER, 14)
+    assert_full_marks(graded["solution"], CHAPTER, 17)
 
 
 def test_learner_notebook_scores_zero_with_stub_errors(graded):
@@ -176,4 +303,22 @@ def test_warning_on_stderr_does_not_cost_points(graded):
 
 @pytest.mark.parametrize("student", mutant_ids(MUTANTS))
 def test_wrong_answer_loses_points(graded, student):
-    assert_mutant_caught(graded, student)
+    assert_mutant_caught(graded, student, hints=HINTS, isolated=student not in NOT_ISOLATED)
+
+
+def test_every_exercise_has_variants():
+    assert_variants_cover_every_exercise(CHAPTER, VARIANTS)
+
+
+@pytest.mark.parametrize("student", variant_ids(VARIANTS))
+def test_correct_variant_gets_full_marks(graded, student):
+    assert_variant_full_marks(graded, student)
+
+
+@pytest.mark.parametrize("student", cascade_ids(CASCADES))
+def test_one_mistake_costs_one_exercise(graded, student):
+    assert_only_its_own_exercise_loses(graded, student, CASCADES)
+
+
+def test_variants_pass_stock_validate(tmp_path):
+    assert_stock_validate_passes(CHAPTER, VARIANTS, tmp_path)

@@ -19,7 +19,7 @@ from lms_layouts import as_canvas, as_moodle, canvas_name, zip_folder
 from notebooks import learner_path
 
 CH = "01_neuron"
-FULL = 12.0
+FULL = 17.0
 DUE = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.timezone.utc)
 FAST = ["--cell-timeout", "10", "--notebook-timeout", "60", "-j", "2", "-q"]
 
@@ -110,10 +110,10 @@ def test_lateness_and_penalty(canvas_class):
     late2 = rows[canvas_name("correct-001")]
     assert late2[f"{CH}:submitted"] == "2026-12-02T18:00:00+00:00"
     assert late2[f"{CH}:late"] == "1 d 6 h"
-    assert float(late2[f"{CH}:penalty"]) == pytest.approx(2.4)            # 2 started days x 10 % of 12
-    assert float(late2[f"{CH}:total"]) == pytest.approx(9.6)
+    assert float(late2[f"{CH}:penalty"]) == pytest.approx(3.4)            # 2 started days x 10 % of 17
+    assert float(late2[f"{CH}:total"]) == pytest.approx(13.6)
     late1 = rows[canvas_name("correct-002")]
-    assert float(late1[f"{CH}:penalty"]) == pytest.approx(1.2)
+    assert float(late1[f"{CH}:penalty"]) == pytest.approx(1.7)
     on_time = rows[canvas_name("correct-003")]
     assert on_time[f"{CH}:late"] == "" and float(on_time[f"{CH}:penalty"]) == 0
     assert on_time[f"{CH}:submitted"] == "2026-12-01T10:00:00+00:00"
@@ -128,7 +128,7 @@ def test_lateness_and_penalty(canvas_class):
     ex = rows_by(exported, "student_id")
     e = ex[canvas_name("correct-001")]
     assert e["duedate"] == "2026-12-01 12:00:00" and e["timestamp"] == "2026-12-02 18:00:00"
-    assert float(e["late_submission_penalty"]) == pytest.approx(2.4) and float(e["score"]) == pytest.approx(9.6)
+    assert float(e["late_submission_penalty"]) == pytest.approx(3.4) and float(e["score"]) == pytest.approx(13.6)
     assert float(ex[canvas_name("correct-003")]["late_submission_penalty"]) == 0
 
 
@@ -158,12 +158,12 @@ def test_canvas_import_file(canvas_class):
     data = read_csv(out / "lms" / "canvas_grades.csv")
     # Canvas's gradebook import: these five columns, then one per assignment; "Points Possible" row
     assert data[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", CH]
-    assert data[1] == ["Points Possible", "", "", "", "", "12"]
+    assert data[1] == ["Points Possible", "", "", "", "", "17"]
     by_id = {r[1]: r for r in data[2:]}
     for learner, (name, uid) in ids.items():
         assert by_id[uid][0] == name
     grades = rows_by(out / "grades.csv")
-    assert by_id[ids["correct-001"][1]][5] == grades[canvas_name("correct-001")][f"{CH}:total"] == "9.6"
+    assert by_id[ids["correct-001"][1]][5] == grades[canvas_name("correct-001")][f"{CH}:total"] == "13.6"
     assert by_id[ids["blank-000"][1]][5] == "0"
     assert len(data) - 2 == len(grades)
 
@@ -232,7 +232,7 @@ def test_moodle_download_graded_with_worksheet(tmp_path):
     assert {"Identifier", "Grade", "Last modified (grade)"} <= set(sheet[0])
     col = {h: i for i, h in enumerate(sheet[0])}
     by_id = {r[col["Identifier"]]: r for r in sheet[1:]}
-    assert by_id[f"Participant {ids['correct-000'][1]}"][col["Grade"]] == "12"
+    assert by_id[f"Participant {ids['correct-000'][1]}"][col["Grade"]] == "17"
     assert by_id[f"Participant {ids['blank-000'][1]}"][col["Grade"]] == "0"
     assert len(by_id) == 3
     state = json.loads((out / "course" / ".nnbook" / "learners.json").read_text())

@@ -61,7 +61,7 @@ SHAPES = [(1, 2), (5, 3), (3, 7), (64, 10)]
 # ---- the module itself ---------------------------------------------------------------------------------
 def test_module_exports_the_documented_api():
     assert losses.__all__ == ["mean_squared_error", "binary_cross_entropy", "cross_entropy", "log_softmax",
-                              "cross_entropy_from_logits", "accuracy"]
+                              "cross_entropy_from_logits", "accuracy", "train_test_mse"]
     for name in losses.__all__:
         doc = getattr(losses, name).__doc__
         assert doc and "Defined in chapter 04" in doc and "shape" in doc, name
@@ -243,3 +243,37 @@ def test_accuracy_extremes_and_mismatch():
     assert accuracy(np.eye(3), np.array([1, 2, 0])) == 0.0
     with pytest.raises(ValueError):
         accuracy(np.eye(3), np.arange(4))
+
+
+# ---- a single sample: its label is an index (int or shape (1,)) or a one-hot row of shape (k,) ----------
+@pytest.mark.parametrize("label", [0, np.array(0), np.array([0])])
+def test_cross_entropy_single_sample_index_label(label):
+    from nnbook.losses import cross_entropy
+    assert cross_entropy(np.array([0.7, 0.2, 0.1]), label) == pytest.approx(-np.log(0.7), rel=1e-12)
+
+
+def test_cross_entropy_single_sample_one_hot_row():
+    from nnbook.losses import cross_entropy
+    assert cross_entropy(np.array([0.7, 0.2, 0.1]), np.array([0.0, 1.0, 0.0])) == pytest.approx(-np.log(0.2), rel=1e-12)
+
+
+@pytest.mark.parametrize("label", [2, np.array([2]), np.array([0.0, 0.0, 1.0])])
+def test_cross_entropy_from_logits_single_sample(label):
+    from nnbook.losses import cross_entropy_from_logits
+    z = np.array([2.0, 1.0, 0.0])
+    expected = np.log(np.exp(z).sum()) - z[2]          # 2.4076...
+    assert cross_entropy_from_logits(z, label) == pytest.approx(expected, rel=1e-12)
+    assert cross_entropy_from_logits(z, label) == pytest.approx(2.40760596444, rel=1e-9)
+
+
+def test_train_test_mse_fits_on_training_points_only():
+    from nnbook.losses import train_test_mse
+    rng = np.random.default_rng(5)
+    x_tr, x_te = rng.uniform(0, 1, 20), rng.uniform(0, 1, 30)
+    y_tr, y_te = np.sin(3 * x_tr), np.sin(3 * x_te) + 5.0     # the test set is shifted: fitting on it would show
+    tr, te = train_test_mse(x_tr, y_tr, x_te, y_te, [0, 1, 3])
+    for k, d in enumerate([0, 1, 3]):
+        c = np.polyfit(x_tr, y_tr, d)
+        assert tr[k] == pytest.approx(np.mean((np.polyval(c, x_tr) - y_tr) ** 2), rel=1e-8, abs=1e-12)
+        assert te[k] == pytest.approx(np.mean((np.polyval(c, x_te) - y_te) ** 2), rel=1e-8)
+    assert list(tr) == sorted(tr, reverse=True)            # more flexible fits never have a larger training error

@@ -65,8 +65,8 @@ def test_nbgrader_autograde_command_grades_through_the_sandbox(tmp_path):
     config = course_config(course)
     config.CourseDirectory.source_directory = "source"
     results = read_results(course, CHAPTER, ["ana", "mallory"], config)
-    assert results["ana"].total == 12
-    assert results["mallory"].total == 8            # the wrong weighted_sum costs its 2 points and perceptron's 2
+    assert results["ana"].total == 17
+    assert results["mallory"].total == 15           # the wrong weighted_sum costs its own 2 points
     graded = nbformat.read(course / "autograded" / "mallory" / CHAPTER / f"{CHAPTER}.ipynb", as_version=4)
     text = "".join(o.get("text", "") for c in graded.cells if c.cell_type == "code" for o in c.get("outputs", []))
     assert "LEAK" not in text and text.count("BLOCKED") == 2, text
@@ -83,7 +83,7 @@ def test_a_regrade_uses_the_current_source(tmp_path):
             c.source = "assert False, 'an old, broken test'"
     nbformat.write(nb, old / f"{CHAPTER}.ipynb")
     results = grade_submissions(CHAPTER, {"ana": solution_path(CHAPTER)}, tmp_path)
-    assert results["ana"].total == 12, results["ana"].cells["test_weighted_sum"]
+    assert results["ana"].total == 17, results["ana"].cells["test_weighted_sum"]
 
 
 def test_a_grader_failure_is_not_a_learners_zero(tmp_path, monkeypatch):

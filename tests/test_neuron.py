@@ -66,3 +66,30 @@ def test_xor_has_no_single_perceptron_solution_on_a_grid():
     grid = np.linspace(-3, 3, 25)
     for w1, w2, b in itertools.product(grid, grid, grid):
         assert perceptron_batch(corners, np.array([w1, w2]), b).tolist() != [0, 1, 1, 0]
+
+
+def test_train_perceptron_separates_a_separable_set_and_stops():
+    from nnbook.neuron import train_perceptron
+    X = rng.integers(-5, 6, size=(60, 3)).astype(float)
+    true_w, true_b = np.array([2.0, -1.0, 1.0]), 0.5
+    y = (X @ true_w + true_b > 0).astype(int)
+    X0 = X.copy()
+    w, b, epochs = train_perceptron(X, y, lr=1.0, max_epochs=1000)
+    assert np.array_equal(X, X0)
+    assert epochs < 1000 and np.array_equal((X @ w + b >= 0).astype(int), y)
+    # one more epoch from the result makes no update: the rule stopped because it had nothing left to fix
+    assert all(int(x @ w + b >= 0) == t for x, t in zip(X, y))
+
+
+def test_train_perceptron_runs_max_epochs_on_xor():
+    from nnbook.neuron import train_perceptron
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+    assert train_perceptron(X, np.array([0, 1, 1, 0]), max_epochs=25)[2] == 25
+
+
+def test_nand_builds_xor():
+    from nnbook.neuron import nand, xor_from_nand
+    a, b = np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1])
+    assert nand(a, b).tolist() == [1, 1, 1, 0]
+    assert xor_from_nand(a, b).tolist() == [0, 1, 1, 0]
+    assert xor_from_nand(a, b).dtype.kind == "i"

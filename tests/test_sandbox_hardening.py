@@ -5,7 +5,7 @@ One batch of chapter 01 submissions is graded by one worker (so every learner sh
 sandbox slot, in order): honest learners between attackers, each attacker a correct
 notebook plus an attack cell at the end. Each test checks that its attack failed (from
 what the attack itself printed and from the grader's own files) and that every learner of
-the batch got exactly the full 12 points.
+the batch got exactly the full 17 points.
 
 The same module runs once more with the grader started as an ordinary user
 (``test_the_same_attacks_fail_when_the_grader_is_an_ordinary_user``); CI runs as root, so
@@ -33,7 +33,7 @@ from autograde.grader.driver import grade, grade_chapter
 from notebooks import read, solution_path
 
 CHAPTER = "01_neuron"
-FULL = 12.0
+FULL = 17.0
 REPO = Path(__file__).resolve().parent.parent
 LIMITS = sandbox.Limits(cell_timeout=10, notebook_timeout=30)
 AS_USER = os.environ.get("NNBOOK_HARDENING_AS_USER") == "1"
@@ -435,7 +435,7 @@ def test_formula_like_learner_names_are_inert_in_csv_and_summary(reports):
             assert not cell.startswith(inert.FORMULA_STARTS) or cell.lstrip("-").replace(".", "").isdigit(), cell
     assert "'=HYPERLINK(\"evil\")" in names and "'+cmd" in names and "'@SUM(1)" in names and "'-2+3" in names
     body = {r[rows[0].index("name")]: r for r in rows[1:]}
-    assert body["'+cmd"][rows[0].index("total")] == "12"
+    assert body["'+cmd"][rows[0].index("total")] == "17"
     learner_lines = [line for line in (out / "summary.txt").read_text().splitlines() if line.startswith("  ")]
     assert len(learner_lines) == len(reports["learners"])
     for line in learner_lines:

@@ -112,10 +112,10 @@ def test_each_submission_graded_feedback_released_hostile_ones_change_nothing(co
     submit(w.exchange, linker, {f"{CHAPTER}.ipynb": lambda p: os.symlink(solutions, p),
                                 "pipe": lambda p: os.mkfifo(p)})
     assert w.once() == 6
-    assert _score(w, good) == 12
-    assert _score(w, bad) == 10
+    assert _score(w, good) == 17
+    assert _score(w, bad) == 15
     assert _score(w, broken) == 0
-    assert _score(w, crasher) == 12           # its kernel died in an extra cell; the exercises are graded
+    assert _score(w, crasher) == 17           # its kernel died in an extra cell; the exercises are graded
     assert _score(w, victim) == 10
     assert (w.inbox / victim / CHAPTER / "timestamp.txt").read_text() == victim_stamp
     assert _score(w, linker) == 0
@@ -133,7 +133,7 @@ def test_resubmission_is_graded_again_and_the_latest_counts(course):
     submit(w.exchange, bad, {f"{CHAPTER}.ipynb": _solution()})      # fixed it
     submit(w.exchange, good, {f"{CHAPTER}.ipynb": _with_mistake()})  # broke it
     assert w.once() == 2
-    assert _score(w, bad) == 12
+    assert _score(w, bad) == 17
     assert _score(w, good) == 10
     assert _released(w, bad) and _released(w, good)
 
@@ -152,12 +152,12 @@ def test_a_grader_failure_is_noted_and_the_service_goes_on(course, monkeypatch):
     submit(w.exchange, good, {f"{CHAPTER}.ipynb": _solution()})
     submit(w.exchange, bad, {f"{CHAPTER}.ipynb": _with_mistake()})
     assert w.once() == 2                                   # both handled; the batch was retried one by one
-    assert _score(w, bad) == 10                            # the other learner is graded normally
+    assert _score(w, bad) == 15                            # the other learner is graded normally
     assert _score(w, good) == 10                           # the failed one keeps its last grade ...
     assert w.once() == 0                                   # ... and is not retried in a loop
     monkeypatch.setattr(pipeline, "grade_chapter", real)
     submit(w.exchange, good, {f"{CHAPTER}.ipynb": _solution()})      # a new submission is graded
-    assert w.once() == 1 and _score(w, good) == 12
+    assert w.once() == 1 and _score(w, good) == 17
 
 
 # ------------------------------------------------------------------------------------------------
@@ -210,6 +210,6 @@ def test_summary_names_exercises_and_escapes_messages():
     rows = feedback.exercise_rows(nb)
     assert [r["name"] for r in rows][:3] == ["weighted_sum", "bias_for_threshold", "perceptron"]
     html = feedback.summary_html(rows)
-    assert "Your score: 10 / 12" in html
+    assert "Your score: 15 / 17" in html
     assert "<script>" not in html and "&lt;script&gt;" in html and "more" not in html
     assert "Exercise 1 · weighted_sum" in html

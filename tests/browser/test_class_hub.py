@@ -308,7 +308,7 @@ def test_class_fetch_submit_graded_feedback(class_hub, browser_context):
     for name in (good, bad):
         _wait(lambda: hub.graded(name), GRADE_TIMEOUT, f"the service to grade {name}:\n{hub.log_tail()}")
     # ---- each learner fetches feedback in the Assignment List and reads exactly their own score
-    expected = {good: "12 / 12", bad: "10 / 12"}
+    expected = {good: "17 / 17", bad: "15 / 17"}
     for name in (good, bad):
         p = people[name]
         p.login()
@@ -376,13 +376,13 @@ def test_class_fetch_submit_graded_feedback(class_hub, browser_context):
     scores = {}
     for row in csv.DictReader(out.read_text().splitlines()):
         scores[row["student_id"]] = float(row["score"])
-    assert scores == {good: 12.0, bad: 10.0}, scores
+    assert scores == {good: 17.0, bad: 15.0}, scores
     teacher = Person(browser_context, hub, hub.instructor)
     teacher.login()
     teacher.page.goto(f"{hub.url}/user/{hub.instructor}/formgrader/manage_students", wait_until="load")
     teacher.page.get_by_text(good).first.wait_for(timeout=120_000)
     teacher.page.get_by_text(bad).first.wait_for(timeout=60_000)
-    for name, score in ((good, "12 / 12"), (bad, "10 / 12")):
+    for name, score in ((good, "17 / 17"), (bad, "15 / 17")):
         row = teacher.page.locator("tr").filter(has_text=name).first
         _wait(lambda: score in row.inner_text(), 60, f"{score} for {name} in the formgrader")
     teacher.shot("formgrader-students")
