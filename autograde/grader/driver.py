@@ -140,30 +140,16 @@ def _worker_api(config):
     return _API
 
 
-def _autograde_error(res: dict) -> str:
-    return "nbgrader autograde failed: " + (str(res.get("log") or "")[-1500:] + "\n"
-                                            + str(res.get("error") or ""))[-2500:]
-
-
-def _grade_some(chapter: str, learners: list[str], others: list[str], root: str, config) -> dict:
-    """nbgrader autograde of ``learners`` in one nbgrader run (``student_id_exclude`` leaves out
-    ``others``), in a worker: one Autograde application for the chunk, not one per learner. A learner
-    nbgrader could not grade (it removes their autograded folder) is graded again alone, for the message."""
+def _grade_one(chapter: str, learner: str, config) -> dict:
+    """nbgrader autograde of one learner, in a worker process."""
     t0 = time.monotonic()
     api = _worker_api(config)
-    api.coursedir.student_id_exclude = ",".join(others)
-    try:
-        res = api.autograde(chapter, "*", force=True, create=True)
-    finally:
-        api.coursedir.student_id_exclude = ""
-    errors = {}
+    res = api.autograde(chapter, learner, force=True, create=True)
+    out = {"learner": learner, "seconds": time.monotonic() - t0, "error": None}
     if not res["success"]:
-        for learner in learners:
-            if not (Path(root) / "autograded" / learner / chapter / f"{chapter}.ipynb").is_file():
-                one = api.autograde(chapter, learner, force=True, create=True)
-                if not one["success"]:
-                    errors[learner] = _autograde_error(one)
-    return {"learners": learners, "seconds": time.monotonic() - t0, "errors": errors}
+        out["error"] = "nbgrader autograde failed: " + (str(res.get("log") or "")[-1500:] + "\n"
+                                                        + str(res.get("error") or ""))[-2500:]
+    return out
 
 
 def _feedback_some(chapter: str, learners: list[str], others: list[str], config) -> dict[str, str]:
@@ -236,25 +222,19 @@ def grade_chapter(chapter: str, submitted: Path, out: Path, *, jobs: int | None 
     timing = {"autograde (workers)": 0.0}
     ctx = mp.get_context("fork")
     workers = max(1, min(jobs, len(learners) or 1))
-    # chunks of a few learners: one nbgrader run each (less start-up per learner), small enough that a
-    # learner who uses up the time limits does not hold up a whole share of the class
-    size = max(1, min(8, len(learners) // (workers * 4) or 1))
-    chunks = [learners[k:k + size] for k in range(0, len(learners), size)]
-    names = set(learners)
-    already = [p.name for p in (root / "submitted").iterdir() if p.is_dir() and p.name not in names]
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = {pool.submit(_grade_some, chapter, chunk, already + [l for l in learners if l not in chunk],
-                               str(root), config): chunk for chunk in chunks}
+        futures = {pool.submit(_grade_one, chapter, learner, config): learner for learner in learners}
         for fut in as_completed(futures):
-            chunk = futures[fut]
+            learner = futures[fut]
             try:
                 data = fut.result()
             except Exception as e:  # noqa: BLE001 - e.g. a worker process killed
-                data = {"errors": {l: f"grading failed: {type(e).__name__}: {e}" for l in chunk}, "seconds": 0}
+                data = {"error": f"grading failed: {type(e).__name__}: {e}", "seconds": 0}
             timing["autograde (workers)"] += data["seconds"]
-            grader_errors.update(data["errors"])
+            if data["error"]:
+                grader_errors[learner] = data["error"]
             if bar:
-                bar.update(len(chunk))
+                bar.update(1)
         graded = [l for l in learners if l not in grader_errors]
         if feedback and graded:
             t_fb = time.monotonic()
