@@ -47,6 +47,12 @@ def shout(x):
     return x * x
     ### END SOLUTION
 
+def big(x):
+    """e to the x (overflows for large x)."""
+    ### BEGIN SOLUTION
+    return np.exp(np.float64(x))
+    ### END SOLUTION
+
 def fails(x):
     """Raises."""
     ### BEGIN SOLUTION
@@ -69,6 +75,8 @@ TESTS = [
     ("t_cell_magic", 1, "%%capture captured\nprint('hidden by capture')\nassert f(4) == 16", 1),
     ("t_learner_exception", 2, "fails(3)", 0),
     ("t_caught_exception", 1, "try:\n    fails(3)\nexcept ValueError as e:\n    assert 'secret' in str(e)", 1),
+    ("t_errstate_raise", 1, "import numpy as np\nwith np.errstate(over='raise'):\n    big(1000.0)", 0),
+    ("t_errstate_ignore", 1, "import numpy as np\nwith np.errstate(over='ignore'):\n    assert big(1000.0) == np.inf", 1),
     ("t_hidden_print", 2, "assert shout(2) == 4\n### BEGIN HIDDEN TESTS\nassert shout(12345) == 152399025\n"
                           "### END HIDDEN TESTS", 2),
     ("t_hidden_exception", 1, "### BEGIN HIDDEN TESTS\nfails(777)\n### END HIDDEN TESTS", 0),
@@ -98,8 +106,9 @@ def grade(root, config):
     assert api.generate_assignment(ASSIGNMENT, force=True)["success"]
     # the learner submits the solution (their own code: print, warn, raise as written)
     sub = nbformat.read(root / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
-    sub.cells[1].source = "\n".join(l for l in SOLUTION.strip().splitlines() if "SOLUTION" not in l)
-    sub.cells.insert(2, nbformat.v4.new_code_cell("print('trying')\nf(7)"))      # the learner's own cell
+    i = next(i for i, c in enumerate(sub.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == "answers")
+    sub.cells[i].source = "\n".join(l for l in SOLUTION.strip().splitlines() if "SOLUTION" not in l)
+    sub.cells.insert(i + 1, nbformat.v4.new_code_cell("print('trying')\nf(7)"))      # the learner's own cell
     (root / "submitted" / "ana" / ASSIGNMENT).mkdir(parents=True)
     nbformat.write(sub, root / "submitted" / "ana" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
     res = api.autograde(ASSIGNMENT, "ana", force=True, create=True)

@@ -145,6 +145,8 @@ class Remote:
     # -- plumbing
     def _ask(self, op: str, payload=None, **extra):
         blobs = [] if payload is None else [_dumps(payload)]
+        # the test's NumPy error state applies to the learner's code it calls (np.errstate in a test cell)
+        extra.setdefault("errstate", np.geterr())
         try:
             header, rblobs = self._k.request({"op": op, "target": self._target, **extra}, blobs)
         except KernelTimeout as e:

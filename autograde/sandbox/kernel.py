@@ -115,6 +115,18 @@ def warm_up():
 
 
 # ----------------------------------------------------------------------------- child
+_ERR_KEYS = ("divide", "over", "under", "invalid")
+_ERR_MODES = ("ignore", "warn", "raise", "call", "print", "log")
+
+
+def _errstate(value):
+    """A NumPy error state sent by the judge, checked (``None`` when there is none to apply)."""
+    if not isinstance(value, dict):
+        return None
+    state = {k: v for k, v in value.items() if k in _ERR_KEYS and v in _ERR_MODES and v != "call"}
+    return state or None
+
+
 def _warning_to_stdout(message, category, filename, lineno, file=None, line=None):
     sys.stdout.write(warnings.formatwarning(message, category, filename, lineno, line))
 
@@ -180,7 +192,13 @@ class Child:
                 # stock kernel sends Python warnings to stdout: do the same, so scores agree with nbgrader's.
                 warnings.showwarning = _warning_to_stdout
             result, has_value, copyback, error = None, False, None, None
+            errstate = _errstate(header.get("errstate")) if op != "run" else None
             try:
+                if errstate:
+                    # the test cell's NumPy error state (np.errstate(over="raise") ...) holds for the learner's
+                    # code it calls, as it would in a stock kernel where both run in one process
+                    import numpy as np
+                    saved_err = np.seterr(**errstate)
                 if op == "run":
                     self.shell.displayhook.results = []
                     res = self.shell.run_cell(header["source"], store_history=False, silent=False)
@@ -218,6 +236,8 @@ class Child:
             finally:
                 sys.stdout, sys.stderr = old
                 warnings.showwarning = old_showwarning
+                if errstate:
+                    np.seterr(**saved_err)
             reply = {"ok": error is None, "stdout": out.text(), "stderr": err.text()}
             if op == "run" and error is None:
                 reply["results"] = [r for r in self.shell.displayhook.results if isinstance(r, str)][:8]
