@@ -275,3 +275,25 @@ def test_sandbox_binds_an_interpreter_under_tmp_after_its_private_tmp(monkeypatc
     binds = [i for i, arg in enumerate(cmd[:-3]) if arg in ("--ro-bind", "--bind") and cmd[i + 2].startswith("/tmp")]
     assert binds, "the venv under /tmp is not bound at all"
     assert all(i > tmpfs for i in binds), f"--tmpfs /tmp (argument {tmpfs}) would hide the binds at {binds}"
+
+
+def test_grading_works_with_the_python_installation_under_tmp(tmp_path):
+    """A CI checkout under /tmp puts the virtual environment there: every learner's fresh /tmp must not hide
+    it (a module the warm kernel had not imported yet would be missing: "No module named IPython.core...")."""
+    import subprocess
+    import sys
+    import sysconfig
+
+    assert str(tmp_path).startswith("/tmp/")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    site.rmdir()
+    site.symlink_to(sysconfig.get_paths()["purelib"])    # reached only through the path under /tmp
+    code = ("import sys; from autograde.course import grade_submissions\n"
+            f"r = grade_submissions({CHAPTER!r}, {{'ana': {str(solution_path(CHAPTER))!r}}}, {str(tmp_path / 'w')!r})['ana']\n"
+            "print('TOTAL', r.total, r.max_total, sys.prefix)\n"
+            "print('ERRORS', {g: c.errors for g, c in r.cells.items() if c.errors})")
+    out = subprocess.run([str(venv / "bin" / "python"), "-c", code], capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert f"TOTAL {FULL} {FULL} {venv}" in out.stdout, out.stdout

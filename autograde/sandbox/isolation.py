@@ -135,6 +135,17 @@ def drop_capabilities() -> None:
         raise OSError(f"capabilities remain: {caps}")
 
 
+def _interpreter_dirs_under(top: str) -> list[str]:
+    """The Python installation's folders that live below ``top`` (outermost ones only)."""
+    import sys
+    found = set()
+    for p in (sys.prefix, sys.base_prefix, sys.exec_prefix):
+        for q in {p, os.path.realpath(p)}:
+            if q.startswith(top.rstrip("/") + "/") and os.path.isdir(q):
+                found.add(q)
+    return sorted(d for d in found if not any(d != o and d.startswith(o + "/") for o in found))
+
+
 def isolate_learner(keep_fd: int, limits: dict, home: str) -> None:
     """In the forked child (process 1 of its new PID namespace): confine it for good."""
     import shutil
@@ -142,8 +153,18 @@ def isolate_learner(keep_fd: int, limits: dict, home: str) -> None:
     _check(c.unshare(CLONE_NEWNS | CLONE_NEWIPC), "unshare mount+IPC namespace")
     _check(c.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
     _check(c.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None), "mount /proc")
+    # a Python installation or virtual environment under /tmp (a CI checkout, say) stays visible through
+    # the learner's fresh /tmp: held by a file descriptor, bound back on top of the new tmpfs, read-only
+    held = [(d, os.open(d, os.O_PATH | os.O_DIRECTORY)) for d in _interpreter_dirs_under("/tmp")]
     _check(c.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV,
                    f"size={TMP_SIZE},mode=1777".encode()), "mount /tmp")
+    for d, fd in held:
+        os.makedirs(d, exist_ok=True)
+        _check(c.mount(f"/proc/self/fd/{fd}".encode(), d.encode(), None, MS_BIND | MS_REC, None), f"keep {d}")
+        keep = os.statvfs(d).f_flag & (MS_NOSUID | MS_NODEV | MS_NOEXEC | 1024 | 2048)
+        _check(c.mount(None, d.encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY | keep, None),
+               f"remount {d} read-only")
+        os.close(fd)
     # the home folder: a size-limited tmpfs holding a copy of the learner's files (what the learner
     # writes there can neither fill the grader's disk nor outlive this namespace)
     src = os.open(home, os.O_RDONLY | os.O_DIRECTORY)

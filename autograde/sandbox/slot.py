@@ -228,6 +228,12 @@ class Slot:
                        PYTHONPATH="/nnbook-lib:/nnbook-grader")
             prefixes = {str(Path(sys.base_prefix).resolve()), str(Path(sys.prefix).resolve()),
                         str(Path(sys.prefix))}
+            # site-packages that are links elsewhere (a venv whose packages live in another one) are bound too
+            import sysconfig
+            for key in ("purelib", "platlib"):
+                real = str(Path(sysconfig.get_paths()[key]).resolve())
+                if not any(real == q or real.startswith(q.rstrip("/") + "/") for q in prefixes):
+                    prefixes.add(real)
             binds = [("--ro-bind", p, p) for p in sorted(prefixes) if not p.startswith("/usr")]
             binds += [("--ro-bind", str(self.stage / "grader"), "/nnbook-grader"),
                       ("--ro-bind", str(self.stage / "lib"), "/nnbook-lib"),
