@@ -187,7 +187,12 @@ def stock_validate(nb: nbformat.NotebookNode, folder: Path, name: str, timeout: 
     config = Config({"Execute": {"timeout": timeout, "startup_timeout": 300},
                      "KernelManager": {"transport": "ipc", "ip": str(folder.resolve() / "kernel-ipc")},
                      "Validator": {"validate_all": True}})
-    return Validator(config=config).validate(str(path))
+    # one stock kernel at a time across test workers: two side by side stalled once (both idle, each
+    # client waiting for a reply), which a single kernel never did
+    import fcntl
+    with open("/tmp/nnbook-stock-validate.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return Validator(config=config).validate(str(path))
 
 
 def assert_stock_validate_passes(chapter: str, variants: dict, folder: Path) -> None:
