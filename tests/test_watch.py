@@ -116,7 +116,7 @@ def test_each_submission_graded_feedback_released_hostile_ones_change_nothing(co
     assert _score(w, bad) == 15
     assert _score(w, broken) == 0
     assert _score(w, crasher) == 17           # its kernel died in an extra cell; the exercises are graded
-    assert _score(w, victim) == 10
+    assert _score(w, victim) == 15
     assert (w.inbox / victim / CHAPTER / "timestamp.txt").read_text() == victim_stamp
     assert _score(w, linker) == 0
     assert not (w.inbox / linker / CHAPTER / f"{CHAPTER}.ipynb").exists()
@@ -134,7 +134,7 @@ def test_resubmission_is_graded_again_and_the_latest_counts(course):
     submit(w.exchange, good, {f"{CHAPTER}.ipynb": _with_mistake()})  # broke it
     assert w.once() == 2
     assert _score(w, bad) == 17
-    assert _score(w, good) == 10
+    assert _score(w, good) == 15
     assert _released(w, bad) and _released(w, good)
 
 
@@ -153,7 +153,7 @@ def test_a_grader_failure_is_noted_and_the_service_goes_on(course, monkeypatch):
     submit(w.exchange, bad, {f"{CHAPTER}.ipynb": _with_mistake()})
     assert w.once() == 2                                   # both handled; the batch was retried one by one
     assert _score(w, bad) == 15                            # the other learner is graded normally
-    assert _score(w, good) == 10                           # the failed one keeps its last grade ...
+    assert _score(w, good) == 15                           # the failed one keeps its last grade ...
     assert w.once() == 0                                   # ... and is not retried in a loop
     monkeypatch.setattr(pipeline, "grade_chapter", real)
     submit(w.exchange, good, {f"{CHAPTER}.ipynb": _solution()})      # a new submission is graded

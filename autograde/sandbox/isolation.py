@@ -138,8 +138,10 @@ def drop_capabilities() -> None:
 def _interpreter_dirs_under(top: str) -> list[str]:
     """The Python installation's folders that live below ``top`` (outermost ones only)."""
     import sys
+    import sysconfig
     found = set()
-    for p in (sys.prefix, sys.base_prefix, sys.exec_prefix):
+    paths = sysconfig.get_paths()
+    for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, paths["purelib"], paths["platlib"]):
         for q in {p, os.path.realpath(p)}:
             if q.startswith(top.rstrip("/") + "/") and os.path.isdir(q):
                 found.add(q)
