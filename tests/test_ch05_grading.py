@@ -9,6 +9,7 @@ import pytest
 
 from autograde.course import grade_submissions
 from notebooks import (assert_full_marks, assert_mutant_caught, assert_mutants_cover_every_exercise,
+                       assert_hint_names_cause, assert_others_keep_points,
                        assert_stock_validate_passes, assert_stubs_score_zero, assert_variant_full_marks,
                        assert_variants_cover_every_exercise, learner_path, mutant_ids, mutant_submissions,
                        solution_path, variant_ids, variant_submissions)
@@ -219,18 +220,13 @@ def test_wrong_answer_loses_points(graded, student):
 
 @pytest.mark.parametrize("student", sorted(HINTS))
 def test_wrong_answer_gets_the_hint_for_its_mistake(graded, student):
-    cells = [graded[student].cells[t] for t in (TEST_CELLS or {}).get(student.split("--")[0], [f"test_{student.split('--')[0]}"])]
-    errors = [e for c in cells for e in c.errors]
-    assert any(HINTS[student] in e for e in errors), f"{student}: expected a hint with {HINTS[student]!r}, got {errors}"
+    assert_hint_names_cause(graded, student, HINTS, TEST_CELLS)
 
 
 @pytest.mark.parametrize("student", mutant_ids(MUTANTS))
 def test_one_mistake_costs_one_exercise(graded, student):
     # a wrong answer leaves the chapter's other exercises correct: they keep their points
-    gid = student.split("--")[0]
-    own = set((TEST_CELLS or {}).get(gid, [f"test_{gid}"]))
-    lost = {g: c.errors for g, c in graded[student].cells.items() if g not in own and c.score < c.max_score}
-    assert set(lost) <= CASCADES.get(student, set()), f"{student} lost points on other exercises: {lost}"
+    assert_others_keep_points(graded, student, CASCADES.get(student, ()), TEST_CELLS)
 
 
 def test_every_exercise_has_variants():
