@@ -218,7 +218,10 @@ class Slot:
         py = sys.executable
         env = {"PATH": f"{Path(sys.prefix) / 'bin'}:/usr/bin:/bin", "LANG": "C.UTF-8", "MPLBACKEND": "agg",
                "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-               "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}
+               "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
+               # as nbgrader's own autograde sets it for the kernel: notebooks can tell they are graded
+               # (nnbook.live.interact then draws one still figure instead of live sliders)
+               "NBGRADER_EXECUTION": "autograde"}
         if self.blocked_module:
             env["NNBOOK_BLOCK_MODULE"] = f"nnbook.{self.blocked_module}"
         fd = theirs.fileno()

@@ -156,7 +156,7 @@ def test_chapter_renders_prose_equations_and_figures(lab, lab_server):
 def test_decision_line_sliders_redraw_the_figure(lab, lab_server):
     lab.open(lab_server.copy_notebook(LEARNER, "widget"))
     page = lab.page
-    widget_cell = lab.index_of(lambda c: c.cell_type == "code" and "widgets.interact(" in c.source
+    widget_cell = lab.index_of(lambda c: c.cell_type == "code" and "interact(" in c.source
                                and "show_decision_line" in c.source)
     # the widget must work before any exercise is solved: run only the demo cells up to it
     for i in lab.code_indices():
