@@ -23,6 +23,7 @@ import argparse
 import ast
 import json
 import re
+import shutil
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -242,6 +243,35 @@ def build(chapters: list[Chapter], release_dir: Path, module_dir: Path) -> list[
     return written
 
 
+def build_into(chapters: list[Chapter], repo: Path) -> list[Path]:
+    """Build in a scratch folder, then put the result in ``repo``: a build that fails (say nbgrader
+    cannot run) leaves chapters/ and nnbook/ as they were. A chapter's release folder is replaced
+    whole (as ``generate_assignment --force`` does), modules file by file. Returns the files written."""
+    from ..grader.driver import ensure_bin_on_path
+    ensure_bin_on_path()                       # nbgrader shells out to alembic
+    written = []
+    with tempfile.TemporaryDirectory(prefix="nnbook-build-out-") as tmp:
+        tmp = Path(tmp)
+        build(chapters, tmp / "chapters", tmp / "nnbook")
+        for chapter in chapters:
+            fresh, target = tmp / "chapters" / chapter.name, repo / "chapters" / chapter.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            old = target.with_name(f".{chapter.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            if target.exists():
+                target.rename(old)
+            shutil.copytree(fresh, target)
+            shutil.rmtree(old, ignore_errors=True)
+            written.extend(repo / "chapters" / p.relative_to(tmp / "chapters")
+                           for p in sorted(fresh.rglob("*")) if p.is_file())
+        for module in sorted((tmp / "nnbook").glob("*.py")):
+            target = repo / "nnbook" / module.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(module, target)
+            written.append(target)
+    return written
+
+
 def check(chapters: list[Chapter], repo: Path | None = None) -> list[str]:
     """Build into a temporary folder and list what differs from the committed files in ``repo``."""
     repo = repo or paths.course_root()
@@ -317,10 +347,8 @@ def main(argv: list[str] | None = None, repo: Path | None = None) -> int:
                 return 1
             print(f"nnbook-build --check: {len(chapters)} chapter(s) up to date")
             return 0
-        written = build(chapters, repo / "chapters", repo / "nnbook")
-        for path in written:
-            if path.is_file():
-                print(f"wrote {path.relative_to(repo)}")
+        for path in build_into(chapters, repo):
+            print(f"wrote {path.relative_to(repo)}")
         return 0
     except (BuildError, paths.CourseNotFound) as e:
         print(f"nnbook-build: {e}", file=sys.stderr)
