@@ -38,14 +38,18 @@ PROXY        := $(NODE_PREFIX)/node_modules/.bin/configurable-http-proxy
 class: sysdeps class-env proxy
 	NNBOOK_PROXY=$(PROXY) $(CLASS_VENV)/bin/python -m autograde.hub.class_setup --class-dir $(CLASS_DIR) $(CLASS_ARGS)
 
-# the class environment installs this checkout in editable mode: one stamp per checkout
+# The class environment installs this checkout as a package (not editable): the learners' servers
+# import nnbook and autograde from the venv and never read the checkout (its solutions/, hidden
+# tests included), which may stay private. Reinstalled when a packaged file changes; one stamp per checkout.
 CLASS_STAMP  := $(CLASS_VENV)/.installed$(subst /,-,$(abspath .))
+PACKAGED     := $(shell find nnbook autograde -name '*.py' -not -path '*/__pycache__/*' 2>/dev/null)
 class-env: $(CLASS_STAMP)
 
-$(CLASS_STAMP): pyproject.toml
+$(CLASS_STAMP): pyproject.toml $(PACKAGED)
 	test -x $(CLASS_VENV)/bin/python || $(CLASS_PYTHON) -m venv $(CLASS_VENV)
 	$(CLASS_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(CLASS_VENV)/bin/python -m pip install --quiet -e .
+	$(CLASS_VENV)/bin/python -m pip install --quiet .
+	rm -rf build
 	# no news or update checks in the learners' labs (no internet; nothing to ask them)
 	mkdir -p $(CLASS_VENV)/share/jupyter/lab/settings
 	printf '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}}\n' \

@@ -10,6 +10,10 @@
   ``exchange/nnbook/{outbound 0755, inbound 2733, feedback 0711}`` as the instructor);
 * ``course/`` (mode 0700, the instructor's): nbgrader's course directory, its gradebook, the
   learners' collected submissions; no learner can read it;
+* ``book/`` (mode 0700, the instructor's): a copy of the book's ``solutions/`` (the instructor
+  notebooks, hidden tests included) that the grading service works from (``$NNBOOK_COURSE``), so
+  the checkout ``make class`` runs from may stay private: the learners' servers run a class
+  environment installed from it (``pip install .``, not editable) and never read it;
 * ``jupyter/<role>/``: the Jupyter configuration of learners' and the instructor's servers;
 * ``hub/`` (mode 0700, root's): the hub's database, cookie secret, logs.
 
@@ -28,7 +32,6 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
 
 LEARNER_SERVER = {"ServerApp": {"jpserver_extensions": {
     "nbgrader.server_extensions.formgrader": False,
@@ -95,21 +98,16 @@ def lay_out(class_dir: Path, instructor: str, learners: list[str], password: str
         if path != Path("/") and not os.stat(path).st_mode & 0o001:
             sys.exit(f"{path} is not searchable by other users (mode {oct(os.stat(path).st_mode & 0o777)}): "
                      "the learners' accounts could not reach the exchange; choose another CLASS_DIR")
-    for path in [REPO, *REPO.parents]:                      # learners' servers import nnbook from here
-        if path != Path("/") and os.stat(path).st_mode & 0o005 != 0o005:
-            sys.exit(f"{path} is not readable by other users: the learners' servers import nnbook from this "
-                     f"checkout ({REPO}); clone it somewhere world-readable (e.g. /opt) or chmod o+rx {path}")
-    class_dir.mkdir(parents=True, exist_ok=True)
-    os.chmod(class_dir, 0o755)
     people = {instructor: ensure_user(instructor, password)}
     for name in learners:
         people[name] = ensure_user(name, password)
+    inst = people[instructor]
+    copy_book(class_dir / "book", inst)
     exchange = class_dir / "exchange"
     exchange.mkdir(exist_ok=True)
     os.chmod(exchange, 0o777)                               # nbgrader: `chmod ugo+rw` on the exchange root
     course = class_dir / "course"
     course.mkdir(exist_ok=True)
-    inst = people[instructor]
     os.chown(course, inst.pw_uid, inst.pw_gid)
     os.chmod(course, 0o700)
     hub = class_dir / "hub"
@@ -124,6 +122,26 @@ def lay_out(class_dir: Path, instructor: str, learners: list[str], password: str
         if path.is_dir():
             os.chmod(path, 0o755)
     os.chmod(jupyter, 0o755)
+
+
+def copy_book(book: Path, owner: pwd.struct_passwd, source: Path | None = None) -> Path:
+    """Copy the book's ``solutions/`` (from ``source``, default the course root) into ``book``, the
+    instructor's alone (mode 0700): the grading service's ``$NNBOOK_COURSE``. A fresh copy each time,
+    so a fixed test reaches the class when ``make class`` runs again."""
+    from autograde import paths
+    source = Path(source) if source is not None else paths.course_root()
+    book.mkdir(exist_ok=True)
+    os.chmod(book, 0o700)
+    os.chown(book, owner.pw_uid, owner.pw_gid)
+    staged = book / ".solutions.new"
+    shutil.rmtree(staged, ignore_errors=True)
+    shutil.copytree(source / "solutions", staged, symlinks=False,
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    for path in [staged, *staged.rglob("*")]:
+        os.chown(path, owner.pw_uid, owner.pw_gid, follow_symlinks=False)
+    shutil.rmtree(book / "solutions", ignore_errors=True)
+    staged.rename(book / "solutions")
+    return book
 
 
 def hub_command(config: Path = HERE / "jupyterhub_config.py") -> list[str]:

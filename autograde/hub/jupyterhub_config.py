@@ -2,7 +2,7 @@
 
 Everything comes from the environment class_setup sets:
 
-    NNBOOK_CLASS_DIR       the class folder (exchange/, course/, jupyter/, hub/)
+    NNBOOK_CLASS_DIR       the class folder (exchange/, course/, book/, jupyter/, hub/)
     NNBOOK_INSTRUCTOR      the instructor's account (formgrader; runs the grading service)
     NNBOOK_LEARNERS        comma-separated learners' accounts
     NNBOOK_HUB_PORT        the hub's public port on 127.0.0.1 (8000)
@@ -14,18 +14,17 @@ Learners log in with their local account's password (PAM); each gets JupyterLab 
 home, started as their own OS user, with nbgrader's Assignment List on the class exchange.
 """
 import os
+import shutil
 import sys
 from pathlib import Path
 
 c = get_config()  # noqa: F821
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
 BIN = Path(sys.executable).parent                     # the class environment (make class-env)
 CLASS = Path(os.environ.get("NNBOOK_CLASS_DIR", "/srv/nnbook"))
 INSTRUCTOR = os.environ.get("NNBOOK_INSTRUCTOR", "instructor")
 LEARNERS = [n for n in os.environ.get("NNBOOK_LEARNERS", "alice,bob").split(",") if n]
-PROXY = os.environ.get("NNBOOK_PROXY", str(REPO / ".nnbook-node" / "node_modules" / ".bin" / "configurable-http-proxy"))
+PROXY = os.environ.get("NNBOOK_PROXY") or shutil.which("configurable-http-proxy") or "configurable-http-proxy"
 HUB_STATE = CLASS / "hub"
 
 # ---- network: loopback only
@@ -73,7 +72,6 @@ def _pre_spawn(spawner):
 
 
 c.Spawner.pre_spawn_hook = _pre_spawn
-sys.path.insert(0, str(REPO))
 
 def _home(name):
     import pwd
@@ -90,6 +88,7 @@ c.JupyterHub.services = [{
                + (["--chapters", os.environ["NNBOOK_CHAPTERS"]] if os.environ.get("NNBOOK_CHAPTERS") else []),
     "user": INSTRUCTOR,
     "cwd": str(CLASS / "course"),
-    "environment": dict(_base_env, HOME=_home(INSTRUCTOR), PYTHONUNBUFFERED="1",
+    # the book the service grades from: class_setup's instructor-only copy of solutions/
+    "environment": dict(_base_env, HOME=_home(INSTRUCTOR), PYTHONUNBUFFERED="1", NNBOOK_COURSE=str(CLASS / "book"),
                         NNBOOK_WATCH_LOG=str(CLASS / "course" / "watch.log")),
 }]

@@ -91,9 +91,13 @@ class ClassHub:
                    NNBOOK_LEARNERS=",".join(self.learners), NNBOOK_HUB_PORT=str(self.port),
                    NNBOOK_HUB_API_PORT=str(_free_port()), NNBOOK_PROXY_API_PORT=str(_free_port()),
                    NNBOOK_PROXY=str(PROXY), NNBOOK_CHAPTERS=CHAPTER, PYTHONUNBUFFERED="1")
+        # the hub's configuration as the class environment installed it (as `make class` runs it)
+        config = subprocess.run([str(CLASS_VENV / "bin" / "python"), "-c",
+                                 "import autograde.hub.class_setup as s; print(s.HERE / 'jupyterhub_config.py')"],
+                                capture_output=True, text=True, check=True, cwd="/").stdout.strip()
+        assert config.startswith(str(CLASS_VENV)), f"the class environment runs {config}, not its own copy"
         log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([str(CLASS_VENV / "bin" / "jupyterhub"), "-f",
-                                      str(REPO / "autograde" / "hub" / "jupyterhub_config.py")],
+        self.proc = subprocess.Popen([str(CLASS_VENV / "bin" / "jupyterhub"), "-f", config],
                                      cwd=self.dir / "hub", env=env, stdout=log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True)
         log.close()
@@ -355,6 +359,17 @@ def test_class_fetch_submit_graded_feedback(class_hub, browser_context):
                        str(hub.dir / "course" / "inbox" / other / CHAPTER / f"{CHAPTER}.ipynb")):
             r = as_user(me, "cat", target)
             assert r.returncode != 0 and "Permission denied" in r.stderr, (me, target, r.returncode, r.stderr)
+        # ... nor the book the service grades from (hidden tests included) ...
+        r = as_user(me, "cat", str(hub.dir / "book" / "solutions" / CHAPTER / f"{CHAPTER}.ipynb"))
+        assert r.returncode != 0 and "Permission denied" in r.stderr, (me, r.returncode, r.stderr)
+        # ... and their Python takes the book's packages from the class environment, never the checkout
+        r = as_user(me, str(CLASS_VENV / "bin" / "python"), "-c",
+                    "import json, sys, autograde, nnbook; print(json.dumps([autograde.__file__, nnbook.__file__,"
+                    " sys.path]))", cwd="/")
+        assert r.returncode == 0, r.stderr
+        found = json.loads(r.stdout)
+        assert all(f.startswith(str(CLASS_VENV)) for f in found[:2]), found[:2]
+        assert not [p for p in found[2] if p.startswith(str(REPO))], found[2]
         r = as_user(me, "ls", str(hub.dir / "exchange" / "nnbook" / "inbound"))
         assert r.returncode != 0, f"{me} can list the inbound submissions: {r.stdout}"
         r = as_user(me, "ls", str(hub.dir / "exchange" / "nnbook" / "feedback"))
