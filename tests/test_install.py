@@ -1,5 +1,5 @@
-"""nnbook installed without the checkout: a built wheel and ``pip install .`` (not editable), each
-into a fresh virtual environment (dependencies from PyPI through pip's cache), grade a demo class.
+"""nnbook installed without the checkout: a built wheel into a fresh virtual environment (dependencies
+from PyPI through pip's cache), then ``pip install .`` (not editable) over it, each grading a demo class.
 
 The book's notebooks are found through ``--course`` / ``$NNBOOK_COURSE`` (autograde/paths.py); the
 installed packages are the ones imported (not the checkout), and learner code cannot read the
@@ -96,20 +96,32 @@ def check(rows: dict):
     assert float(rows["reader"][f"{CH}:total"]) == 0
 
 
-def test_wheel_in_fresh_venv(clean_copy, tmp_path):
-    wheels = tmp_path / "wheels"
+@pytest.fixture(scope="module")
+def wheel_venv(clean_copy, tmp_path_factory):
+    """A fresh virtual environment with the built wheel and its dependencies (from PyPI, through pip's
+    cache): the one full install of this module; the second test reinstalls the package alone."""
+    where = tmp_path_factory.mktemp("install")
+    wheels = where / "wheels"
     run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", wheels, clean_copy])
     wheel = next(wheels.glob("nnbook-*.whl"))
-    bin_ = fresh_venv(tmp_path / "venv")
+    bin_ = fresh_venv(where / "venv")
     run([bin_ / "python", "-m", "pip", "install", "--quiet", wheel])
-    work = tmp_path / "elsewhere"
-    work.mkdir()
-    check(grade_demo(bin_, clean_copy, work, "course"))
+    return bin_
 
 
-def test_pip_install_dot_in_fresh_venv(clean_copy, tmp_path):
-    bin_ = fresh_venv(tmp_path / "venv")
-    run([bin_ / "python", "-m", "pip", "install", "--quiet", "."], cwd=clean_copy)
+def test_wheel_in_fresh_venv(clean_copy, wheel_venv, tmp_path):
+    run([wheel_venv / "python", "-m", "pip", "check"])          # every declared dependency is there
     work = tmp_path / "elsewhere"
     work.mkdir()
-    check(grade_demo(bin_, clean_copy, work, "env"))
+    check(grade_demo(wheel_venv, clean_copy, work, "course"))
+
+
+def test_pip_install_dot_in_fresh_venv(clean_copy, wheel_venv, tmp_path):
+    """``pip install .`` from the source folder (what `make class-env` does): the package replaced in place."""
+    run([wheel_venv / "python", "-m", "pip", "install", "--quiet", "--force-reinstall", "--no-deps", "."],
+        cwd=clean_copy)
+    installed = run([wheel_venv / "python", "-c", "import autograde.paths as p; print(p.__file__)"], cwd="/")
+    assert str(wheel_venv.parent) in installed.stdout and str(clean_copy) not in installed.stdout, installed.stdout
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    check(grade_demo(wheel_venv, clean_copy, work, "env"))
