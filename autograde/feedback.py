@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import html
 import re
 import struct
@@ -145,6 +146,7 @@ _SEGMENT = re.compile(
     re.S | re.M)
 
 
+@functools.lru_cache(maxsize=8192)
 def tex_to_mathml(tex: str, display: bool) -> str:
     try:
         from latex2mathml.converter import convert
@@ -154,6 +156,7 @@ def tex_to_mathml(tex: str, display: bool) -> str:
         return f"<code>{html.escape(tex)}</code>"
 
 
+@functools.lru_cache(maxsize=4096)          # the book's own cells repeat in every learner's page
 def safe_markdown(text: str) -> str:
     """Markdown with its maths as MathML and every other ``<`` shown as text (no HTML of the author's)."""
     out, pos = [], 0

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import html
 import re
@@ -78,6 +79,7 @@ def _fix_link(m: re.Match) -> str:
     return m.group(1) + (target if safe_url(inner) == inner else "#")
 
 
+@functools.lru_cache(maxsize=4096)          # the book's own cells repeat in every learner's notebook
 def clean_markdown(source: str) -> str:
     """Markdown with its raw HTML cleaned (disallowed tags escaped, so they show as text) and every
     link, image and autolink URL with an unsafe scheme replaced by ``#``."""
