@@ -168,8 +168,9 @@ BANNER_ID = "nnbook-generated"   # a fixed cell id keeps the build reproducible
 
 
 def banner_text(rel_source: str) -> str:
-    return (f"<small>Generated from `{rel_source}` by `make build`: "
-            "contributors edit that notebook, not this one. Learners: this is your copy, work right here.</small>")
+    # plain markdown, no HTML: feedback pages show markdown's HTML as text (autograde/feedback.py)
+    return (f"*Generated from `{rel_source}` by `make build`: "
+            "contributors edit that notebook, not this one. Learners: this is your copy, work right here.*")
 
 
 class BuildBanner(NbGraderPreprocessor):

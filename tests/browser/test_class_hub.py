@@ -350,6 +350,7 @@ def test_class_fetch_submit_graded_feedback(class_hub, browser_context):
         if name == bad:
             assert "perceptron when w·x + b is exactly 0 should be 1" in text
         assert "Test cell" not in text                  # nbgrader's numbered list gives way to the names
+        assert "<small>" not in text and "</" not in text, "markup of the book's own shown as text"
         assert p.page.locator("img[src^='data:image/png']").count() >= 1
         assert p.page.locator("math").count() > 10
         p.close()
