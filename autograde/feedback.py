@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import html
 import re
 import struct
@@ -26,6 +25,8 @@ import zlib
 from pathlib import Path
 
 import nbformat
+
+from .inert import cached_if_short
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Integer, Unicode
 
@@ -146,7 +147,7 @@ _SEGMENT = re.compile(
     re.S | re.M)
 
 
-@functools.lru_cache(maxsize=8192)
+@cached_if_short(maxsize=4096)
 def tex_to_mathml(tex: str, display: bool) -> str:
     try:
         from latex2mathml.converter import convert
@@ -156,7 +157,7 @@ def tex_to_mathml(tex: str, display: bool) -> str:
         return f"<code>{html.escape(tex)}</code>"
 
 
-@functools.lru_cache(maxsize=4096)          # the book's own cells repeat in every learner's page
+@cached_if_short()
 def safe_markdown(text: str) -> str:
     """Markdown with its maths as MathML and every other ``<`` shown as text (no HTML of the author's)."""
     out, pos = [], 0

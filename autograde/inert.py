@@ -79,7 +79,22 @@ def _fix_link(m: re.Match) -> str:
     return m.group(1) + (target if safe_url(inner) == inner else "#")
 
 
-@functools.lru_cache(maxsize=4096)          # the book's own cells repeat in every learner's notebook
+def cached_if_short(max_chars: int = 20_000, maxsize: int = 2048):
+    """Memoise a function of a text (first argument) per process, for texts up to ``max_chars``: the book's
+    own cells repeat in every learner's notebook and are worked on once per worker, while a learner's
+    huge cells are worked on each time and never kept (they cannot fill a worker's memory)."""
+    def wrap(fn):
+        cached = functools.lru_cache(maxsize=maxsize)(fn)
+
+        @functools.wraps(fn)
+        def call(text, *args):
+            return cached(text, *args) if len(text) <= max_chars else fn(text, *args)
+        call.cache_info = cached.cache_info
+        return call
+    return wrap
+
+
+@cached_if_short()
 def clean_markdown(source: str) -> str:
     """Markdown with its raw HTML cleaned (disallowed tags escaped, so they show as text) and every
     link, image and autolink URL with an unsafe scheme replaced by ``#``."""

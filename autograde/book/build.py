@@ -250,27 +250,22 @@ def build_into(chapters: list[Chapter], repo: Path) -> list[Path]:
     whole (as ``generate_assignment --force`` does), modules file by file. Returns the files written."""
     from ..grader.driver import ensure_bin_on_path
     ensure_bin_on_path()                       # nbgrader shells out to alembic
-    written = []
     with tempfile.TemporaryDirectory(prefix="nnbook-build-out-") as tmp:
         tmp = Path(tmp)
-        build(chapters, tmp / "chapters", tmp / "nnbook")
+        fresh = [p for p in build(chapters, tmp / "chapters", tmp / "nnbook") if p.is_file()]
         for chapter in chapters:
-            fresh, target = tmp / "chapters" / chapter.name, repo / "chapters" / chapter.name
-            target.parent.mkdir(parents=True, exist_ok=True)
+            target = repo / "chapters" / chapter.name
             old = target.with_name(f".{chapter.name}.old")
             shutil.rmtree(old, ignore_errors=True)
             if target.exists():
                 target.rename(old)
-            shutil.copytree(fresh, target)
+            shutil.copytree(tmp / "chapters" / chapter.name, target)
             shutil.rmtree(old, ignore_errors=True)
-            written.extend(repo / "chapters" / p.relative_to(tmp / "chapters")
-                           for p in sorted(fresh.rglob("*")) if p.is_file())
-        for module in sorted((tmp / "nnbook").glob("*.py")):
-            target = repo / "nnbook" / module.name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(module, target)
-            written.append(target)
-    return written
+        for p in fresh:
+            if p.parent.name == "nnbook":
+                (repo / "nnbook").mkdir(exist_ok=True)
+                shutil.copyfile(p, repo / "nnbook" / p.name)
+        return [repo / p.relative_to(tmp) for p in fresh]
 
 
 def check(chapters: list[Chapter], repo: Path | None = None) -> list[str]:
