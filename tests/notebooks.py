@@ -120,9 +120,11 @@ def assert_hint_names_cause(graded: dict, student: str, hints: dict, test_cells:
     assert any(hints[student] in e for e in errors), f"{student}: expected a hint with {hints[student]!r}, got {errors}"
 
 
-def assert_others_keep_points(graded: dict, student: str, allowed=(), test_cells: dict | None = None) -> None:
-    """One mistake costs one exercise: no test cell outside the exercise loses points, but those ``allowed``."""
-    own = set(own_test_ids(student, test_cells))
+def assert_others_keep_points(graded: dict, student: str, allowed=(), test_cells: dict | None = None,
+                              exercise: str | None = None) -> None:
+    """One mistake costs one exercise (``exercise``, default the one the student id names): no test cell
+    outside it loses points, but those ``allowed``."""
+    own = set(own_test_ids(exercise or student, test_cells))
     lost = {g: c.errors for g, c in graded[student].cells.items() if g not in own and c.score < c.max_score}
     assert set(lost) <= set(allowed), f"{student} (one mistake) also cost points on other exercises: {lost}"
 
@@ -244,9 +246,8 @@ def cascade_ids(cascades: dict) -> list[str]:
 def assert_only_its_own_exercise_loses(graded: dict, student: str, cascades: dict, test_cells: dict | None = None) -> None:
     """The wrong exercise loses points; every other exercise, even one that calls it, keeps full marks."""
     gid = cascades[student.split("--", 1)[1]][0]
-    ids = (test_cells or {}).get(gid, [f"test_{gid}"])
+    ids = own_test_ids(gid, test_cells)
     result = graded[student]
     assert result.problem is None, result.problem
     assert any(result.cells[t].score < result.cells[t].max_score for t in ids), f"{student}: {gid} kept its points"
-    others = {g: c.errors for g, c in result.cells.items() if g not in ids and c.score < c.max_score}
-    assert not others, f"{student}: a mistake in {gid} also cost points elsewhere: {others}"
+    assert_others_keep_points(graded, student, (), test_cells, exercise=gid)
