@@ -255,7 +255,7 @@ def grade_chapter(chapter: str, submitted: Path, out: Path, *, jobs: int | None 
     results = read_results(root, chapter, learners, config)
     for learner, res in results.items():
         notes = [n for n in res.notes if n not in problems.get(learner, [])]
-        all_notes = problems.get(learner, []) + notes
+        all_notes = list(dict.fromkeys(problems.get(learner, []) + notes))     # each note once
         if learner in grader_errors:
             res.grader_error = grader_errors[learner]
             all_notes.append(f"GRADER ERROR (not the learner's fault; not graded): {grader_errors[learner]}")

@@ -350,4 +350,5 @@ def feedback_config() -> dict:
     pre[pre.index(GetGrades) + 1:pre.index(GetGrades) + 1] = [ClearHiddenTests, LearnerFigures, SafeMarkdown,
                                                               ExerciseSummary]
     pre.insert(0, SanitizeLearnerContent)            # an autograded notebook from elsewhere is made inert too
-    return {"GenerateFeedback": {"preprocessors": pre}, "ClearHiddenTests": {"enforce_metadata": False}}
+    return {"GenerateFeedback": {"preprocessors": pre, "exporter_class": "autograde.feedback.FeedbackExporter"},
+            "ClearHiddenTests": {"enforce_metadata": False}}
