@@ -9,7 +9,7 @@ __all__ = ["weighted_sum", "bias_for_threshold", "perceptron", "perceptron_batch
 import numpy as np
 
 
-# ---- exported from solutions/01_neuron/01_neuron.ipynb, cell 8 ----
+# ---- exported from solutions/01_neuron/01_neuron.ipynb, cell 9 ----
 def weighted_sum(x, w, b):
     """Weighted sum of one neuron: ``z = w · x + b``.
 
@@ -32,7 +32,7 @@ def weighted_sum(x, w, b):
     return float(np.dot(w, x) + b)
 
 
-# ---- exported from solutions/01_neuron/01_neuron.ipynb, cell 14 ----
+# ---- exported from solutions/01_neuron/01_neuron.ipynb, cell 16 ----
 def bias_for_threshold(threshold):
     """Bias that turns "fire when w·x >= threshold" into "fire when w·x + b >= 0".
 
@@ -51,7 +51,7 @@ def bias_for_threshold(threshold):
     return -float(threshold)
 
 
-# ---- exported from solutions/01_neuron/01_neuron.ipynb, cell 19 ----
+# ---- exported from solutions/01_neuron/01_neuron.ipynb, cell 22 ----
 def perceptron(x, w, b):
     """Output of a threshold logic unit (perceptron) for one sample.
 
@@ -74,7 +74,7 @@ def perceptron(x, w, b):
     return 1 if weighted_sum(x, w, b) >= 0 else 0
 
 
-# ---- exported from solutions/01_neuron/01_neuron.ipynb, cell 22 ----
+# ---- exported from solutions/01_neuron/01_neuron.ipynb, cell 25 ----
 def perceptron_batch(X, w, b):
     """Perceptron outputs for a batch of samples.
 
@@ -98,7 +98,7 @@ def perceptron_batch(X, w, b):
     return (z >= 0).astype(int)
 
 
-# ---- exported from solutions/01_neuron/01_neuron.ipynb, cell 28 ----
+# ---- exported from solutions/01_neuron/01_neuron.ipynb, cell 32 ----
 def gate_params(gate):
     """Hand-picked perceptron parameters for a 2-input logic gate.
 
@@ -132,7 +132,7 @@ def gate_params(gate):
     return np.array(w), float(b)
 
 
-# ---- exported from solutions/01_neuron/01_neuron.ipynb, cell 33 ----
+# ---- exported from solutions/01_neuron/01_neuron.ipynb, cell 38 ----
 def two_layer_perceptron(X, W1, b1, w2, b2):
     """Outputs of a two-layer network of threshold units.
 
@@ -160,7 +160,7 @@ def two_layer_perceptron(X, W1, b1, w2, b2):
     return (H @ w2 + b2 >= 0).astype(int)
 
 
-# ---- exported from solutions/01_neuron/01_neuron.ipynb, cell 39 ----
+# ---- exported from solutions/01_neuron/01_neuron.ipynb, cell 44 ----
 def train_perceptron(X, y, lr=1.0, max_epochs=100):
     """Rosenblatt's perceptron learning rule, sample by sample, until an epoch has no mistake.
 
@@ -201,7 +201,7 @@ def train_perceptron(X, y, lr=1.0, max_epochs=100):
     return w, float(b), max_epochs
 
 
-# ---- exported from solutions/01_neuron/01_neuron.ipynb, cell 44 ----
+# ---- exported from solutions/01_neuron/01_neuron.ipynb, cell 50 ----
 def nand(a, b):
     """NAND of 0/1 inputs, computed by one perceptron with ``w = (-1, -1)`` and ``b = 1.5``.
 
@@ -221,7 +221,7 @@ def nand(a, b):
     return (-1.0 * a - 1.0 * b + 1.5 >= 0).astype(int)
 
 
-# ---- exported from solutions/01_neuron/01_neuron.ipynb, cell 46 ----
+# ---- exported from solutions/01_neuron/01_neuron.ipynb, cell 52 ----
 def xor_from_nand(a, b):
     """XOR of 0/1 inputs, built from four NAND perceptrons.
 

@@ -1,0 +1,67 @@
+"""Every chapter has the shape CONTRIBUTING.md promises a learner.
+
+Learning goals at the top, a summary and 3-5 ungraded exercises for further practice at the end, and a
+caption after every figure that says what to look at (a markdown cell ``*Figure: ...*`` right after the
+code cell that draws it).
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SOLUTIONS = sorted(REPO.glob("solutions/*/*.ipynb"))
+# A code cell draws a figure when it calls pyplot or the book's live sliders.
+DRAWS = re.compile(r"\bplt\.(show|subplots|figure)\b|^\s*interact\(", re.M)
+
+
+def _cells(path: Path):
+    return nbformat.read(path, as_version=4).cells
+
+
+def _is_test(cell) -> bool:
+    return bool(cell.metadata.get("nbgrader", {}).get("grade"))
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.stem)
+def test_learning_goals_at_the_top(path):
+    first = _cells(path)[0]
+    assert first.cell_type == "markdown" and first.source.startswith(f"# {path.stem[:2]} · ")
+    # The goals: a list of at least three items, announced by "Learning goals" or "you will / you can".
+    goals = re.search(r"(?:Learning goals|[Yy]ou will(?: be able to)?|you can)[^\n]*\n+((?:\* .*\n?(?:  .*\n?)*){3,})",
+                      first.source)
+    assert goals, f"{path.stem}: the first cell states no learning goals (a list of 3 or more after 'you will')"
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.stem)
+def test_summary_and_further_practice_at_the_end(path):
+    markdown = [c.source for c in _cells(path) if c.cell_type == "markdown"]
+    tail = "\n".join(markdown[-2:])
+    assert "## Summary" in tail, f"{path.stem}: no '## Summary' at the end"
+    practice = tail.split("## Further practice")
+    assert len(practice) == 2, f"{path.stem}: no '## Further practice' section at the end"
+    items = re.findall(r"(?m)^\d+\. ", practice[1])
+    assert 3 <= len(items) <= 5, f"{path.stem}: {len(items)} further-practice exercises, expected 3 to 5"
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.stem)
+def test_every_figure_has_a_caption(path):
+    cells = _cells(path)
+    missing = []
+    for i, cell in enumerate(cells):
+        if cell.cell_type != "code" or _is_test(cell) or not DRAWS.search(cell.source):
+            continue
+        nxt = cells[i + 1] if i + 1 < len(cells) else None
+        if nxt is None or nxt.cell_type != "markdown" or not nxt.source.startswith("*Figure: "):
+            missing.append(cell.get("id"))
+    assert not missing, f"{path.stem}: figures without a '*Figure: ...*' caption after them: {missing}"
+
+
+def test_the_figure_pattern_sees_figures():
+    # The caption check is only as good as its pattern: it must find the figures of every chapter.
+    for path in SOLUTIONS:
+        drawn = [c for c in _cells(path) if c.cell_type == "code" and DRAWS.search(c.source)]
+        assert drawn, f"{path.stem}: no figure found, so the caption check would pass vacuously"
