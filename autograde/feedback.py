@@ -27,6 +27,7 @@ from pathlib import Path
 import nbformat
 
 from .inert import cached_if_short
+from jinja2 import pass_context
 from nbconvert.exporters import HTMLExporter, TemplateExporter
 from nbconvert.filters.highlight import Highlight2HTML
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
@@ -280,10 +281,41 @@ class FeedbackExporter(HTMLExporter):
     (every learner text on the page is escaped by then, so any ``<img`` is the template's or the
     book's). Everything else -- template, filters, preprocessors -- is nbconvert's and nbgrader's."""
 
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        # One exporter renders a worker's whole chunk of learners, whose notebooks repeat the book's cells:
+        # the same markdown and the same code are rendered once per exporter (nbconvert's pygments and
+        # mistune were another half of a page's time). Keyed on everything each result depends on.
+        self._highlighters: dict = {}
+        self._markdown = cached_if_short(maxsize=4096)(self._markdown_uncached)
+
+    def _markdown_uncached(self, source, path):
+        return HTMLExporter.markdown2html(self, {"cell": {}, "resources": {"metadata": {"path": path}}}, source)
+
+    @pass_context
+    def markdown2html(self, context, source):
+        if context.get("cell", {}).get("attachments"):
+            return super().markdown2html(context, source)       # a cell's own attachments: not shared
+        path = context.get("resources", {}).get("metadata", {}).get("path", "") if self.embed_images else ""
+        return self._markdown(source, path)
+
+    def _highlighter(self, lexer):
+        if lexer not in self._highlighters:
+            plain = Highlight2HTML(pygments_lexer=lexer, parent=self)
+            cached = cached_if_short(maxsize=4096)(lambda source, language, magics: plain(
+                source, language, {"magics_language": magics} if magics else None))
+
+            def highlight_code(source, language=None, metadata=None):
+                magics = (metadata or {}).get("magics_language")
+                return cached(source, language, magics if isinstance(magics, str) else None)
+            self._highlighters[lexer] = highlight_code
+        return self._highlighters[lexer]
+
     def from_notebook_node(self, nb, resources=None, **kw):
         langinfo = nb.metadata.get("language_info", {})
         lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
-        highlight_code = self.filters.get("highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self))
+        lexer = lexer if isinstance(lexer, str) else None
+        highlight_code = self.filters.get("highlight_code", self._highlighter(lexer))
         resources = self._init_resources(resources)
         filter_data_type = WidgetsDataTypeFilter(notebook_metadata=self._nb_metadata, parent=self,
                                                  resources=resources)
