@@ -6,13 +6,34 @@ BIN    := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: start test setup sysdeps build check lab-config class class-env proxy
+.PHONY: start test setup sysdeps fonts build check lab-config class class-env proxy
 
-## start: set up everything, then open JupyterLab on chapters/ (the learner's view)
+## start: set up everything, then open JupyterLab on chapters/ (the learner's view);
+##        `make start EDITION=ko`: the Korean edition (chapters-ko/, Korean lab, messages and figures)
 # One BLAS thread per kernel: multi-threaded OpenBLAS on a busy 2-core machine can be 40x slower.
 BLAS_ENV := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
-start: setup lab-config
-	$(BLAS_ENV) JUPYTER_CONFIG_PATH=$(LAB_CONFIG) $(BIN)/jupyter lab --ServerApp.root_dir=chapters $(ROOT_FLAG)
+# The edition is EDITION, not LANG: LANG is the locale every program reads (`make start LANG=ko` would hand
+# the lab the locale "ko", which does not exist), so it is refused with a pointer to EDITION.
+EDITION ?= en
+ifeq ($(origin LANG),command line)
+ifneq ($(filter en ko,$(LANG)),)
+$(error LANG is the locale, not the book's edition: run `make start EDITION=$(LANG)`)
+endif
+endif
+ifeq ($(filter en ko,$(EDITION)),)
+$(error EDITION must be en or ko, not '$(EDITION)')
+endif
+EDITION_DIR  := $(if $(filter ko,$(EDITION)),chapters-ko,chapters)
+# the Korean lab: JupyterLab's Korean language pack chosen in a settings folder of its own (an English
+# lab keeps the learner's own settings)
+EDITION_ARGS = $(if $(filter ko,$(EDITION)),--LabApp.user_settings_dir=$(LAB_CONFIG)/user-settings-ko,)
+start: setup lab-config $(if $(filter ko,$(EDITION)),fonts,)
+	$(BLAS_ENV) NNBOOK_LANG=$(EDITION) JUPYTER_CONFIG_PATH=$(LAB_CONFIG) $(BIN)/jupyter lab \
+	    --ServerApp.root_dir=$(EDITION_DIR) $(EDITION_ARGS) $(ROOT_FLAG)
+
+## fonts: a font with Hangul for the Korean edition's figures (Debian's fonts-nanum)
+fonts:
+	bash .ci/system-deps fonts || echo "fonts: no font with Hangul could be installed: Korean figures will show boxes"
 
 # lab-config: the learner's Jupyter configuration, in $(LAB_CONFIG) (git-ignored; the browser tests make
 # their own with `make lab-config LAB_CONFIG=/some/absolute/dir`).
@@ -25,6 +46,8 @@ lab-config:
 	@printf '{"Exchange": {"root": "%s"}}\n' '$(LAB_CONFIG)/exchange' > $(LAB_CONFIG)/nbgrader_config.json
 	@printf '{"ServerApp": {"jpserver_extensions": {"nbgrader.server_extensions.formgrader": false, "nbgrader.server_extensions.course_list": false}}}\n' > $(LAB_CONFIG)/jupyter_server_config.json
 	@printf '{"disabledExtensions": {"@jupyter/nbgrader:formgrader": true, "@jupyter/nbgrader:course-list": true, "@jupyter/nbgrader:create-assignment": true}}\n' > $(LAB_CONFIG)/labconfig/page_config.json
+	@mkdir -p $(LAB_CONFIG)/user-settings-ko/@jupyterlab/translation-extension
+	@printf '{"locale": "ko_KR"}\n' > $(LAB_CONFIG)/user-settings-ko/@jupyterlab/translation-extension/plugin.jupyterlab-settings
 
 ## class: as root, a class on this machine: demo accounts (instructor; alice, bob), nbgrader's exchange,
 ## JupyterHub on http://127.0.0.1:8000/ and grading on submit (autograde/hub/, autograde/watch.py)

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import nbformat
 
+from nnbook.i18n import edition_of, gettext as _, tr, using
+
 from .inert import cached_if_short
 from jinja2 import pass_context
 from nbconvert.exporters import HTMLExporter, TemplateExporter
@@ -133,8 +135,9 @@ class LearnerFigures(NbGraderPreprocessor):
                         metadata={"nnbook": {"from": "learner"}}))
                     left -= 1
             if figures:
-                note = nbformat.v4.new_output("stream", name="stdout",
-                                              text="[your figure, as your own run drew it in the notebook you submitted]\n")
+                with using(edition_of(nb)):
+                    text = _("[your figure, as your own run drew it in the notebook you submitted]") + "\n"
+                note = nbformat.v4.new_output("stream", name="stdout", text=text)
                 cell.outputs = list(cell.outputs) + [note] + figures
         return nb, resources
 
@@ -208,7 +211,7 @@ def _heading(source: str) -> str | None:
     for line in source.splitlines():
         m = re.match(r"\s*#{1,6}\s+(.*)", line)
         if m:
-            return re.sub(r"\s*\(\s*\d+(\.\d+)?\s+points?\s*\)\s*$", "", m.group(1)).replace("`", "").strip()
+            return re.sub(r"\s*\(\s*\d+(\.\d+)?\s*(points?|점)\s*\)\s*$", "", m.group(1)).replace("`", "").strip()
     return None
 
 
@@ -240,9 +243,10 @@ def summary_html(rows: list[dict]) -> str:
     out = sum(r["points"] for r in rows)
     # nbgrader's template lists the test cells as "1. Test cell, 2. Test cell, ...": this table replaces it
     lines = ['<div class="nnbook-summary" style="margin:1em 0 2em 0"><style>#toc { display: none; }</style>',
-             f"<h2>Your score: {total:g} / {out:g}</h2>",
+             f"<h2>{e(tr('Your score: {total} / {out}', total=f'{total:g}', out=f'{out:g}'))}</h2>",
              '<table class="table table-condensed" style="width:auto">',
-             "<thead><tr><th>Exercise</th><th>Section</th><th>Points</th><th>First message</th></tr></thead><tbody>"]
+             f"<thead><tr><th>{e(_('Exercise'))}</th><th>{e(_('Section'))}</th><th>{e(_('Points'))}</th>"
+             f"<th>{e(_('First message'))}</th></tr></thead><tbody>"]
     for r in rows:
         ok = r["score"] >= r["points"]
         mark = "&#10004;" if ok else "&#10008;"
@@ -250,7 +254,7 @@ def summary_html(rows: list[dict]) -> str:
         lines.append(
             f'<tr><td><a href="#{e(r.get("gid", ""))}"><code>{e(r["name"])}</code></a></td><td>{e(r["section"] or "")}</td>'
             f'<td style="color:{color};white-space:nowrap">{mark} {r["score"]:g} / {r["points"]:g}</td>'
-            f'<td>{e(r["message"]) if r["message"] else ("" if ok else "no points")}</td></tr>')
+            f'<td>{e(r["message"]) if r["message"] else ("" if ok else e(_("no points")))}</td></tr>')
     lines.append("</tbody></table></div>")
     return "".join(lines)         # one line: markdown passes one HTML block through untouched
 
@@ -261,7 +265,9 @@ class ExerciseSummary(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         rows = exercise_rows(nb)
         if rows:
-            cell = nbformat.v4.new_markdown_cell(summary_html(rows))   # every learner text in it is escaped
+            with using(edition_of(nb)):
+                page = summary_html(rows)
+            cell = nbformat.v4.new_markdown_cell(page)   # every learner text in it is escaped
             cell.metadata["nnbook_summary"] = True
             nb.cells.insert(0, cell)
         return nb, resources

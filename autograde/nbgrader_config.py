@@ -21,6 +21,9 @@ except paths.CourseNotFound:           # an installed grader outside the book: t
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "chapters"
 c.CourseDirectory.course_id = "nnbook"
+# A chapter's translations (solutions/<chapter>/i18n/) are the build's input, not a learner's file: never
+# released (they hold the hidden tests' hints too).
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "i18n"]
 
 # Solution regions become this stub in the learner notebook.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

@@ -19,6 +19,8 @@ import warnings
 
 import numpy as np
 
+from .i18n import gettext as _, tr
+
 __all__ = [
     "check",
     "check_type",
@@ -38,15 +40,17 @@ def _show(value, limit: int = 300) -> str:
     """A short, readable rendering of ``value`` for an error message."""
     if isinstance(value, np.ndarray):
         text = np.array2string(value, precision=6, threshold=20, edgeitems=3)
-        text = f"array of shape {value.shape}, dtype {value.dtype}: {text}"
+        text = tr("array of shape {shape}, dtype {dtype}: {text}", shape=value.shape, dtype=value.dtype, text=text)
     else:
         text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _fail(message: str, hint: str | None):
+    # a test cell's own message and hint are looked up too: the chapter's catalog translates them
+    message = _(message)
     if hint:
-        message = f"{message}\nHint: {hint}"
+        message = tr("{message}\nHint: {hint}", message=message, hint=_(hint))
     raise AssertionError(message)
 
 
@@ -59,15 +63,17 @@ def check(condition, message: str, hint: str | None = None) -> None:
 def check_type(value, types, what: str, hint: str | None = None) -> None:
     """Fail unless ``value`` is an instance of ``types`` (a type or tuple of types)."""
     if not isinstance(value, types):
-        names = types.__name__ if isinstance(types, type) else " or ".join(t.__name__ for t in types)
-        _fail(f"{what} should be a {names}, got {type(value).__name__}: {_show(value)}", hint)
+        names = types.__name__ if isinstance(types, type) else _(" or ").join(t.__name__ for t in types)
+        _fail(tr("{what} should be a {names}, got {got}: {value}", what=what, names=names,
+                 got=type(value).__name__, value=_show(value)), hint)
 
 
 def check_shape(value, shape: tuple, what: str, hint: str | None = None) -> None:
     """Fail unless ``value`` is a NumPy array of exactly ``shape``."""
     check_type(value, np.ndarray, what, hint="return a NumPy array (np.asarray(...) converts lists).")
     if value.shape != tuple(shape):
-        _fail(f"{what} should have shape {tuple(shape)}, got shape {value.shape}", hint)
+        _fail(tr("{what} should have shape {expected}, got shape {got}", what=what, expected=tuple(shape),
+                 got=value.shape), hint)
 
 
 def check_close(actual, expected, what: str, *, rtol: float = 1e-7, atol: float = 1e-12,
@@ -81,19 +87,22 @@ def check_close(actual, expected, what: str, *, rtol: float = 1e-7, atol: float 
     try:
         actual_arr = np.asarray(actual, dtype=float)
     except (TypeError, ValueError):
-        _fail(f"{what} should be numeric like {_show(expected)}, got {_show(actual)}", hint)
+        _fail(tr("{what} should be numeric like {expected}, got {got}", what=what, expected=_show(expected),
+                 got=_show(actual)), hint)
     if actual_arr.shape != expected_arr.shape:
-        _fail(f"{what} should have shape {expected_arr.shape}, got shape {actual_arr.shape}: "
-              f"{_show(actual)}", hint)
+        _fail(tr("{what} should have shape {expected}, got shape {got}: {value}", what=what,
+                 expected=expected_arr.shape, got=actual_arr.shape, value=_show(actual)), hint)
     with np.errstate(all="ignore"):
         ok = np.isclose(actual_arr, expected_arr, rtol=rtol, atol=atol, equal_nan=True)
     if not np.all(ok):
         if expected_arr.ndim == 0:
-            _fail(f"{what} should be {_show(expected)}, got {_show(actual)}", hint)
+            _fail(tr("{what} should be {expected}, got {got}", what=what, expected=_show(expected),
+                     got=_show(actual)), hint)
         bad = tuple(int(i) for i in np.argwhere(~ok)[0])
-        _fail(f"{what} is wrong in {int((~ok).sum())} of {ok.size} entries; first at index {bad}: "
-              f"expected {expected_arr[bad]!r}, got {actual_arr[bad]!r}.\n"
-              f"expected {_show(expected_arr)}\ngot      {_show(actual_arr)}", hint)
+        _fail(tr("{what} is wrong in {wrong} of {size} entries; first at index {index}: "
+                 "expected {expected}, got {got}.\nexpected {all_expected}\ngot      {all_got}",
+                 what=what, wrong=int((~ok).sum()), size=ok.size, index=bad, expected=repr(expected_arr[bad]),
+                 got=repr(actual_arr[bad]), all_expected=_show(expected_arr), all_got=_show(actual_arr)), hint)
 
 
 def check_equal(actual, expected, what: str, hint: str | None = None) -> None:
@@ -106,7 +115,8 @@ def check_equal(actual, expected, what: str, hint: str | None = None) -> None:
         if not same and isinstance(expected, (int, float)) and isinstance(actual, (int, float, np.number)):
             same = not isinstance(actual, bool) and actual == expected
     if not same:
-        _fail(f"{what} should be {_show(expected)}, got {_show(actual)}", hint)
+        _fail(tr("{what} should be {expected}, got {got}", what=what, expected=_show(expected), got=_show(actual)),
+              hint)
 
 
 def check_unchanged(before: np.ndarray, after: np.ndarray, name: str, hint: str | None = None) -> None:
@@ -115,7 +125,7 @@ def check_unchanged(before: np.ndarray, after: np.ndarray, name: str, hint: str 
     ``hint`` replaces the default advice (work on a copy) where that advice would not fit the exercise.
     """
     if not (np.shape(before) == np.shape(after) and np.array_equal(before, after, equal_nan=True)):
-        _fail(f"the function modified its input `{name}` in place",
+        _fail(tr("the function modified its input `{name}` in place", name=name),
               hint or "work on a copy (x = x.copy()) or build a new array instead of assigning into the argument.")
 
 
@@ -156,13 +166,13 @@ def check_close_or_own(actual, expected, what: str, *, own=None, own_name: str =
     if _agrees(actual, expected, rtol, atol):
         return
     if own is not None and _agrees(actual, own, rtol, atol):
-        print(f"Note: {what} is consistent with your {own_name}, which does not give the correct result; "
-              f"this exercise keeps its points, fix {own_name} in its own exercise.")
+        print(tr("Note: {what} is consistent with your {own_name}, which does not give the correct result; "
+                 "this exercise keeps its points, fix {own_name} in its own exercise.", what=what, own_name=own_name))
         return
     if own is not None and not _agrees(own, expected, rtol, atol):
-        cause = (f"your {own_name} does not give the correct result either (see its own test): "
-                 f"if you call it here, fix it first.")
-        hint = f"{cause} {hint}" if hint else cause
+        cause = tr("your {own_name} does not give the correct result either (see its own test): "
+                   "if you call it here, fix it first.", own_name=own_name)
+        hint = f"{cause} {_(hint)}" if hint else cause
     check_close(actual, expected, what, rtol=rtol, atol=atol, hint=hint)
 
 
@@ -177,7 +187,7 @@ def call(what: str, fn, *args, hint: str | None = None, **kwargs):
     except (AssertionError, NotImplementedError):
         raise
     except Exception as e:  # noqa: BLE001 - any crash of learner code is reported, not propagated
-        _fail(f"{what} raised {type(e).__name__}: {e}", hint)
+        _fail(tr("{what} raised {error}: {message}", what=what, error=type(e).__name__, message=e), hint)
 
 
 def oracle_rel_error(a, b) -> float:

@@ -6,6 +6,7 @@ wrong answer; grading it through the real nbgrader must cost that exercise point
 from __future__ import annotations
 
 import copy
+import re
 import shutil
 import tempfile
 import textwrap
@@ -251,3 +252,54 @@ def assert_only_its_own_exercise_loses(graded: dict, student: str, cascades: dic
     assert result.problem is None, result.problem
     assert any(result.cells[t].score < result.cells[t].max_score for t in ids), f"{student}: {gid} kept its points"
     assert_others_keep_points(graded, student, (), test_cells, exercise=gid)
+
+
+# ---- the Korean edition: the same tests of the tests, on the Korean notebooks --------------------------
+# The Korean solution is the English one with its markdown cells translated (what nnbook-build makes
+# chapters-ko/ from); the Korean learner notebook is chapters-ko/'s. A cheap pass: the solution, the
+# learner notebook and the first mutant of every exercise, graded in one run.
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+
+
+def korean_solution(chapter: str) -> nbformat.NotebookNode:
+    from autograde.book import translations
+    source = solution_path(chapter)
+    return translations.translated_notebook(read(source), translations.load(source, "ko"))
+
+
+def korean_learner_path(chapter: str) -> Path:
+    return REPO / "chapters-ko" / chapter / f"{chapter}.ipynb"
+
+
+def korean_submissions(chapter: str, mutants: dict[str, list[tuple[str, str]]]) -> dict[str, nbformat.NotebookNode]:
+    """{"ko-solution", "ko-learner", "ko:<grade_id>--<label>" (first mutant of each exercise)}."""
+    solution = korean_solution(chapter)
+    subs = {"ko-solution": solution, "ko-learner": korean_learner_path(chapter)}
+    for gid, variants in mutants.items():
+        label, source = variants[0]
+        subs[f"ko:{gid}--{label}"] = with_cells(solution, {gid: source})
+    return subs
+
+
+def assert_korean_edition(graded: dict, chapter: str, total: float, mutants: dict,
+                          test_cells: dict | None = None, english: tuple = ()) -> None:
+    """Full marks for the Korean solution, 0 for the Korean learner notebook, every first mutant
+    caught with an AssertionError whose message is in Korean (``힌트:`` where the test gives a hint).
+
+    ``english``: exercises whose first mutant fails on a message the test cell writes itself
+    (``raise AssertionError(f"...Hint: ...")``), not through nnbook.testing: not translated yet."""
+    assert_full_marks(graded["ko-solution"], chapter, total)
+    assert_stubs_score_zero(graded["ko-learner"])
+    in_english = {}
+    for gid, variants in mutants.items():
+        student = f"ko:{gid}--{variants[0][0]}"
+        result = graded[student]
+        ids = own_test_ids(f"{gid}--x", test_cells)
+        lost = [result.cells[t] for t in ids if result.cells[t].score < result.cells[t].max_score]
+        assert lost, f"{student} kept all points of {ids}"
+        for cell in lost:
+            assert cell.errors and all(e.startswith("AssertionError") for e in cell.errors), (student, cell.errors)
+            if not any(HANGUL.search(e) for e in cell.errors) or any("Hint:" in e for e in cell.errors):
+                in_english[gid] = cell.errors
+    # exactly the listed exercises fail in English: a fixed one must leave the list
+    assert set(in_english) == set(english), f"messages not in Korean: {in_english}; listed as English: {english}"

@@ -23,7 +23,7 @@ CH = "01_neuron"
 
 @pytest.fixture
 def book(tmp_path):
-    for name in ("solutions", "chapters", "nnbook"):
+    for name in ("solutions", "chapters", "chapters-ko", "nnbook"):
         shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
     (tmp_path / "autograde").mkdir()
     shutil.copy(REPO / "autograde" / "nbgrader_config.py", tmp_path / "autograde" / "nbgrader_config.py")

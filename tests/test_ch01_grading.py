@@ -6,7 +6,7 @@ every typical wrong answer must lose points on its own exercise.
 import pytest
 
 from autograde.course import grade_submissions, grade_submissions_stock
-from notebooks import (assert_full_marks, assert_mutant_caught, assert_mutants_cover_every_exercise,
+from notebooks import (assert_full_marks, assert_korean_edition, korean_submissions, assert_mutant_caught, assert_mutants_cover_every_exercise,
                        assert_only_its_own_exercise_loses, assert_stock_validate_passes, assert_stubs_score_zero,
                        assert_variant_full_marks, assert_variants_cover_every_exercise, assert_warning_costs_nothing,
                        cascade_ids, cascade_submissions, learner_path, mutant_ids, mutant_submissions, read,
@@ -233,7 +233,15 @@ def graded(tmp_path_factory):
     subs.update(mutant_submissions(CHAPTER, MUTANTS))
     subs.update(variant_submissions(CHAPTER, VARIANTS))
     subs.update(cascade_submissions(CHAPTER, CASCADES))
+    subs.update(korean_submissions(CHAPTER, MUTANTS))         # the Korean edition, in the same run
     return grade_submissions(CHAPTER, subs, tmp_path_factory.mktemp("course"))
+
+
+def test_korean_edition_grades_the_same(graded):
+    """The Korean notebooks, graded by the same course: full marks, 0, each first mutant caught in Korean."""
+    assert_korean_edition(graded, CHAPTER, 17, MUTANTS)
+    errors = graded["ko:weighted_sum--no-bias"].cells["test_weighted_sum"].errors
+    assert any("힌트: z = w·x + b: 같은 위치의 항목끼리 곱해" in e for e in errors), errors
 
 
 def test_every_exercise_has_mutants():

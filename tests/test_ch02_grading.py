@@ -6,7 +6,7 @@ every typical wrong answer must lose points on its own exercise's test cells.
 import pytest
 
 from autograde.course import grade_submissions
-from notebooks import (assert_full_marks, assert_mutant_caught, assert_mutants_cover_every_exercise,
+from notebooks import (assert_full_marks, assert_korean_edition, korean_submissions, assert_mutant_caught, assert_mutants_cover_every_exercise,
                        assert_only_its_own_exercise_loses, assert_stock_validate_passes, assert_stubs_score_zero,
                        assert_variant_full_marks, assert_variants_cover_every_exercise, assert_warning_costs_nothing,
                        cascade_ids, cascade_submissions, learner_path, mutant_ids, mutant_submissions, read,
@@ -221,6 +221,7 @@ def graded(tmp_path_factory):
     subs.update(mutant_submissions(CHAPTER, MUTANTS))
     subs.update(variant_submissions(CHAPTER, VARIANTS))
     subs.update(cascade_submissions(CHAPTER, CASCADES))
+    subs.update(korean_submissions(CHAPTER, MUTANTS))         # the Korean edition, in the same run
     return grade_submissions(CHAPTER, subs, tmp_path_factory.mktemp("course"))
 
 
@@ -230,6 +231,12 @@ def test_every_exercise_has_mutants():
 
 def test_solution_gets_full_marks(graded):
     assert_full_marks(graded["solution"], CHAPTER, 18)
+
+
+def test_korean_edition_grades_the_same(graded):
+    """The Korean notebooks, graded by the same course: full marks, 0, each first mutant caught in Korean."""
+    # sigmoid's stability test writes its overflow message itself (in English, not yet in the catalog)
+    assert_korean_edition(graded, CHAPTER, 18, MUTANTS, TEST_CELLS, english=("sigmoid",))
 
 
 def test_solution_graded_without_problems(graded):

@@ -14,7 +14,7 @@ import re
 import pytest
 
 from autograde.course import grade_submissions
-from notebooks import (assert_full_marks, assert_mutant_caught, assert_mutants_cover_every_exercise,
+from notebooks import (assert_full_marks, assert_korean_edition, korean_submissions, assert_mutant_caught, assert_mutants_cover_every_exercise,
                        assert_hint_names_cause, assert_others_keep_points,
                        assert_stock_validate_passes, assert_stubs_score_zero, assert_variant_full_marks,
                        assert_variants_cover_every_exercise, learner_path, mutant_ids, mutant_submissions,
@@ -256,6 +256,7 @@ def graded(tmp_path_factory):
     subs = {"solution": solution_path(CHAPTER), "learner": learner_path(CHAPTER)}
     subs.update(mutant_submissions(CHAPTER, MUTANTS))
     subs.update(variant_submissions(CHAPTER, VARIANTS))
+    subs.update(korean_submissions(CHAPTER, MUTANTS))         # the Korean edition, in the same run
     return grade_submissions(CHAPTER, subs, tmp_path_factory.mktemp("course"))
 
 
@@ -265,6 +266,11 @@ def test_every_exercise_has_mutants():
 
 def test_solution_gets_full_marks(graded):
     assert_full_marks(graded["solution"], CHAPTER, 18)
+
+
+def test_korean_edition_grades_the_same(graded):
+    """The Korean notebooks, graded by the same course: full marks, 0, each first mutant caught in Korean."""
+    assert_korean_edition(graded, CHAPTER, 18, MUTANTS, TEST_CELLS)
 
 
 def test_learner_notebook_scores_zero_with_stub_errors(graded):

@@ -6,13 +6,14 @@ the hint that names its cause), and every correct answer written differently (VA
 points, in the grader and in stock ``nbgrader validate`` (within its default 30 s per cell).
 """
 import os
+from pathlib import Path
 import re
 
 import nbformat
 import pytest
 
 from autograde.course import grade_submissions
-from notebooks import (assert_full_marks, assert_mutant_caught, assert_mutants_cover_every_exercise,
+from notebooks import (assert_full_marks, assert_korean_edition, korean_submissions, assert_mutant_caught, assert_mutants_cover_every_exercise,
                        assert_hint_names_cause, assert_others_keep_points,
                        assert_stubs_score_zero, assert_variant_full_marks, assert_variants_cover_every_exercise,
                        combined_variant_notebooks, graded_test_ids, learner_path, mutant_ids, mutant_submissions,
@@ -307,6 +308,8 @@ def graded(tmp_path_factory):
     subs = {"solution": solution_path(CHAPTER), "learner": learner_path(CHAPTER)}
     subs.update({sid: trimmed(nb) for sid, nb in mutant_submissions(CHAPTER, MUTANTS).items()})
     subs.update({sid: trimmed(nb) for sid, nb in variant_submissions(CHAPTER, VARIANTS).items()})
+    # the Korean edition in the same run (its notebooks trimmed like the mutants; the learner notebook whole)
+    subs.update({sid: nb if isinstance(nb, Path) else trimmed(nb) for sid, nb in korean_submissions(CHAPTER, MUTANTS).items()})
     # The graded notebooks do a lot of small matrix products. On a busy machine, multi-threaded BLAS spends
     # more time waiting for its threads than computing (10-20x slower), so kernels run single-threaded.
     saved = {k: os.environ.get(k) for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
@@ -334,6 +337,11 @@ def test_trimmed_notebook_keeps_every_graded_cell():
 
 def test_solution_gets_full_marks(graded):
     assert_full_marks(graded["solution"], CHAPTER, 16)
+
+
+def test_korean_edition_grades_the_same(graded):
+    """The Korean notebooks, graded by the same course: full marks, 0, each first mutant caught in Korean."""
+    assert_korean_edition(graded, CHAPTER, 16, MUTANTS, TEST_CELLS)
 
 
 def test_capstone_reaches_97_percent(graded):

@@ -13,6 +13,12 @@ Usage::
     nnbook-build              # regenerate everything
     nnbook-build --check      # fail (exit 1) if anything generated is out of date
     nnbook-build 01_neuron    # only some chapters
+    nnbook-build --translate ko 01_neuron   # write/refresh the chapter's i18n/ko.md and ko.po to fill in
+
+It also builds the Korean edition ``chapters-ko/`` (the same notebooks from the same source, the
+markdown cells from ``solutions/<chapter>/i18n/ko.md``) and the library's message catalog
+``nnbook/locale/ko/LC_MESSAGES/nnbook.mo``; it fails on a missing or stale translation (see
+``autograde/book/translations.py``).
 
 The export refuses to write a stub, a ``TODO``, ``NotImplementedError``, or an
 nbgrader solution / hidden-test marker into a module.
@@ -34,6 +40,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 
 from .. import paths
 from ..cells import directives as _directives, is_test, strip_directives as _strip_directives, defined_names
+from . import translations
 
 CONFIG = paths.nbgrader_config_file()
 SOLUTION_MARKER_LINE = re.compile(r"^\s*#+\s*(BEGIN|END) SOLUTION\s*$")
@@ -167,8 +174,12 @@ def export_module(chapter: Chapter) -> tuple[str, str]:
 BANNER_ID = "nnbook-generated"   # a fixed cell id keeps the build reproducible
 
 
-def banner_text(rel_source: str) -> str:
+def banner_text(rel_source: str, lang: str = "en") -> str:
     # plain markdown, no HTML: feedback pages show markdown's HTML as text (autograde/feedback.py)
+    if lang == "ko":
+        translation = rel_source.rsplit("/", 1)[0] + "/i18n/ko.md"
+        return (f"*`make build`가 `{rel_source}`와 그 번역 `{translation}`로 만든 노트북입니다. 기여자는 이 파일이 "
+                "아니라 그 두 파일을 고칩니다. 학습자 여러분: 이 노트북이 여러분의 사본이니, 바로 여기에서 작업하세요.*")
     return (f"*Generated from `{rel_source}` by `make build`: "
             "contributors edit that notebook, not this one. Learners: this is your copy, work right here.*")
 
@@ -183,14 +194,16 @@ class BuildBanner(NbGraderPreprocessor):
         info = resources.get("nbgrader", {})
         rel = f"solutions/{info.get('assignment', '?')}/{info.get('notebook', '?')}.ipynb"
         nb.cells = [c for c in nb.cells if c.get("id") != BANNER_ID]
-        cell = nbformat.v4.new_markdown_cell(banner_text(rel))
+        from nnbook.i18n import edition_of
+        cell = nbformat.v4.new_markdown_cell(banner_text(rel, edition_of(nb)))
         cell.id = BANNER_ID
         nb.cells.insert(0, cell)
         return nb, resources
 
 
-def generate_assignments(chapters: list[Chapter], release_dir: Path) -> None:
-    """Run the real ``nbgrader generate_assignment`` for each chapter into ``release_dir``."""
+def generate_assignments(chapters: list[Chapter], release_dir: Path, root: Path | None = None) -> None:
+    """Run the real ``nbgrader generate_assignment`` for each chapter into ``release_dir`` (from the
+    course at ``root``, by default the chapter's own checkout)."""
     from nbgrader.apps import NbGraderAPI
     from traitlets.config import Config, PyFileConfigLoader
 
@@ -200,7 +213,7 @@ def generate_assignments(chapters: list[Chapter], release_dir: Path) -> None:
             # the banner cell comes from nbgrader_config.py's BuildBanner, as for a hand-run nbgrader
             config = PyFileConfigLoader(CONFIG.name, path=str(CONFIG.parent)).load_config()
             config.merge(Config({
-                "CourseDirectory": {"root": str(chapter.repo), "release_directory": str(release_dir),
+                "CourseDirectory": {"root": str(root or chapter.repo), "release_directory": str(release_dir),
                                     "db_url": f"sqlite:///{tmp}/gradebook.db"},
                 "GenerateAssignment": {"force": True},
                 "Application": {"log_level": "WARN"},
@@ -241,7 +254,83 @@ def build(chapters: list[Chapter], release_dir: Path, module_dir: Path) -> list[
     generate_assignments(chapters, release_dir)
     for chapter in chapters:
         written.extend(sorted((release_dir / chapter.name).rglob("*")))
+    written += build_editions(chapters, release_dir.parent, module_dir)
     return written
+
+
+# Chapters whose translation is not written yet: left out of that edition (every other chapter must have
+# a complete, current translation, or the build fails).
+UNTRANSLATED: dict[str, set[str]] = {"ko": set()}
+
+
+def translation_problems(chapters: list[Chapter]) -> list[str]:
+    """Every missing or stale translation of ``chapters`` (chapters listed in UNTRANSLATED excepted)."""
+    out = []
+    for lang in translations.LANGUAGES:
+        for chapter in chapters:
+            if chapter.name in UNTRANSLATED.get(lang, ()):
+                continue
+            nb = nbformat.read(chapter.source, as_version=4)
+            out += translations.problems(nb, chapter.source, chapter.rel_source, lang)
+    return out
+
+
+def library_catalog(repo: Path, lang: str) -> dict[str, str]:
+    """The public catalog: the library's own messages and every chapter's strings that visible code has."""
+    po = repo / "nnbook" / "locale" / f"{lang}.po"
+    entries = translations.parse_po(po.read_text(encoding="utf-8")) if po.exists() else {}
+    for chapter in find_chapters(repo=repo):
+        t = translations.load(chapter.source, lang)
+        if t is None or chapter.name in UNTRANSLATED.get(lang, ()):
+            continue
+        visible = translations.code_strings(nbformat.read(chapter.source, as_version=4))
+        entries.update({k: v for k, v in t.strings.items() if visible.get(k)})
+    return entries
+
+
+def build_editions(chapters: list[Chapter], out_root: Path, module_dir: Path) -> list[Path]:
+    """The translated editions (``chapters-ko/``) and the message catalogs, into ``out_root``."""
+    problems = translation_problems(chapters)
+    if problems:
+        raise BuildError("translations are missing or stale:\n  " + "\n  ".join(problems))
+    written = []
+    for lang in translations.LANGUAGES:
+        repo = chapters[0].repo if chapters else paths.course_root()
+        mo = module_dir / "locale" / lang / "LC_MESSAGES" / "nnbook.mo"
+        mo.parent.mkdir(parents=True, exist_ok=True)
+        mo.write_bytes(translations.write_mo(library_catalog(repo, lang)))
+        written.append(mo)
+        todo = [c for c in chapters if c.name not in UNTRANSLATED.get(lang, ())]
+        if not todo:
+            continue
+        release = out_root / translations.EDITION_DIRS[lang]
+        with tempfile.TemporaryDirectory(prefix=f"nnbook-build-{lang}-") as tmp:
+            course = Path(tmp)
+            for chapter in todo:
+                nb = nbformat.read(chapter.source, as_version=4)
+                src = course / "solutions" / chapter.name / chapter.source.name
+                src.parent.mkdir(parents=True)
+                nbformat.write(translations.translated_notebook(nb, translations.load(chapter.source, lang)), src)
+            generate_assignments(todo, release, root=course)
+        for chapter in todo:
+            written.extend(sorted((release / chapter.name).rglob("*")))
+    return written
+
+
+def write_translation_templates(lang: str, chapters: list[Chapter]) -> list[Path]:
+    """``--translate``: write each chapter's ``i18n/<lang>.md`` and ``.po``, current translations kept and
+    what is new or stale marked to do."""
+    out = []
+    for chapter in chapters:
+        nb = nbformat.read(chapter.source, as_version=4)
+        d = translations.i18n_dir(chapter.source)
+        d.mkdir(exist_ok=True)
+        old = translations.load(chapter.source, lang)
+        (d / f"{lang}.md").write_text(translations.prose_template(nb, chapter.rel_source, old and old.prose),
+                                      encoding="utf-8")
+        (d / f"{lang}.po").write_text(translations.po_template(nb, old and old.strings), encoding="utf-8")
+        out += [d / f"{lang}.md", d / f"{lang}.po"]
+    return out
 
 
 def build_into(chapters: list[Chapter], repo: Path) -> list[Path]:
@@ -253,18 +342,23 @@ def build_into(chapters: list[Chapter], repo: Path) -> list[Path]:
     with tempfile.TemporaryDirectory(prefix="nnbook-build-out-") as tmp:
         tmp = Path(tmp)
         fresh = [p for p in build(chapters, tmp / "chapters", tmp / "nnbook") if p.is_file()]
-        for chapter in chapters:
-            target = repo / "chapters" / chapter.name
-            old = target.with_name(f".{chapter.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            if target.exists():
-                target.rename(old)
-            shutil.copytree(tmp / "chapters" / chapter.name, target)
-            shutil.rmtree(old, ignore_errors=True)
+        for edition in translations.EDITION_DIRS.values():
+            for chapter in chapters:
+                if not (tmp / edition / chapter.name).exists():
+                    continue
+                target = repo / edition / chapter.name
+                old = target.with_name(f".{chapter.name}.old")
+                shutil.rmtree(old, ignore_errors=True)
+                if target.exists():
+                    target.rename(old)
+                target.parent.mkdir(exist_ok=True)
+                shutil.copytree(tmp / edition / chapter.name, target)
+                shutil.rmtree(old, ignore_errors=True)
         for p in fresh:
-            if p.parent.name == "nnbook":
-                (repo / "nnbook").mkdir(exist_ok=True)
-                shutil.copyfile(p, repo / "nnbook" / p.name)
+            rel = p.relative_to(tmp)
+            if rel.parts[0] == "nnbook":
+                (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(p, repo / rel)
         return [repo / p.relative_to(tmp) for p in fresh]
 
 
@@ -286,7 +380,7 @@ def check(chapters: list[Chapter], repo: Path | None = None) -> list[str]:
                 stale.append(f"{rel}: out of date: {explain(committed, fresh)}; restore it with `make build`"
                              f" (or `git checkout -- {rel}` if solutions/ did not change)")
         for chapter in chapters:
-            for old in sorted((repo / "chapters" / chapter.name).rglob("*")):
+            for old in sorted(p for e in translations.EDITION_DIRS.values() for p in (repo / e / chapter.name).rglob("*")):
                 rel = old.relative_to(repo)
                 if old.is_file() and not (tmp / rel).exists() and ".ipynb_checkpoints" not in old.parts:
                     stale.append(f"{rel}: not generated from solutions/ any more (delete it)")
@@ -332,10 +426,16 @@ def main(argv: list[str] | None = None, repo: Path | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nnbook-build", description=__doc__.split("\n\n")[0])
     parser.add_argument("chapters", nargs="*", help="chapter folders under solutions/ (default: all)")
     parser.add_argument("--check", action="store_true", help="fail if generated files are out of date")
+    parser.add_argument("--translate", metavar="LANG", choices=translations.LANGUAGES,
+                        help="write the chapters' i18n/LANG.md and LANG.po to translate (nothing is built)")
     args = parser.parse_args(argv)
     try:
         repo = repo or paths.course_root()
         chapters = find_chapters(args.chapters or None, repo)
+        if args.translate:
+            for path in write_translation_templates(args.translate, chapters):
+                print(f"wrote {path.relative_to(repo)}")
+            return 0
         if args.check:
             stale = check(chapters, repo)
             if stale:

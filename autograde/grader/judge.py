@@ -382,7 +382,8 @@ def run_test(kernel: Kernel, source: str, names: list[str], grade_id: str) -> li
         else:
             ename, evalue = type(exc).__name__, str(exc)
         if id(exc) in _HIDDEN_EXCEPTIONS:
-            evalue = "raised by your code during a hidden test (its message is not shown)"
+            from nnbook.i18n import gettext
+            evalue = gettext("raised by your code during a hidden test (its message is not shown)")
         outputs.append(error(ename, limit_text(evalue, 8000)))
     else:
         outputs += [{"output_type": "execute_result", "data": data, "metadata": {}, "execution_count": None}

@@ -31,6 +31,8 @@ import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Float, Integer, Unicode
 
+from nnbook.i18n import edition_of, gettext as _, translate_note, using
+
 from .. import cells, paths
 
 NOTES_KEY = "nnbook_notes"
@@ -46,8 +48,30 @@ def notes_of(nb) -> list[str]:
     return []
 
 
+# Every note a learner may read, as a template: the notes cell shows them in the learner's edition
+# (nnbook/locale/<lang>.po translates the templates); the metadata keeps them in English for the instructor.
+NOTE_TEMPLATES = (
+    "a cell that is not a code, markdown or raw cell was ignored",
+    "test cell {gid} appears more than once; the copies were ignored",
+    "test cell {gid} was changed to {kind}; restored",
+    "grade id {gid} appears more than once; the copy lost its grading metadata",
+    "grading metadata of {gid} ({keys}) restored from the course",
+    "cell {gid} was changed to {kind}; restored as {ref}",
+    "a cell {gid} claimed grading metadata the course does not have; it was graded as an ordinary cell",
+    "test cell {gid} was deleted; restored from the course and run",
+    "test cell(s) {gids} moved; each was run right after its exercise",
+    "notebook time limit {seconds} s reached; {rest}",
+    "{gid}: the kernel stopped during the test ({why}); restarted",
+    "cell {n}: stopped after {seconds} s (endless loop?)",
+    "cell {n}: the kernel died (os._exit, crash or memory limit)",
+    "cell {n}: output cut to the output limit",
+    "cell {n}: MemoryError (memory limit {mb} MB)",
+)
+
+
 def add_notes(nb, notes: list[str]) -> None:
-    """Add ``notes`` to the notebook's "grader's notes" cell (made at the top when missing)."""
+    """Add ``notes`` to the notebook's "grader's notes" cell (made at the top when missing), shown in
+    the notebook's edition (``metadata.nnbook.lang``)."""
     if not notes:
         return
     cell = next((c for c in nb.cells if isinstance(c.get("metadata"), dict) and NOTES_KEY in c.metadata), None)
@@ -57,9 +81,11 @@ def add_notes(nb, notes: list[str]) -> None:
         nb.cells.insert(0, cell)
     cell.metadata[NOTES_KEY] = [*cell.metadata[NOTES_KEY], *notes]
     # markdown from escaped text: a file name like "<img onerror=...>.ipynb" stays text
-    cell.source = "**Grader's notes on this submission:**\n\n" + "\n".join(
-        "* " + html.escape(n).replace("*", "\\*").replace("_", "\\_").replace("`", "\\`").replace("[", "\\[")
-        for n in cell.metadata[NOTES_KEY])
+    with using(edition_of(nb)):
+        shown = [translate_note(n, NOTE_TEMPLATES) for n in cell.metadata[NOTES_KEY]]
+        cell.source = _("**Grader's notes on this submission:**") + "\n\n" + "\n".join(
+            "* " + html.escape(n).replace("*", "\\*").replace("_", "\\_").replace("`", "\\`").replace("[", "\\[")
+            for n in shown)
 
 
 def _strip_forged_notes(nb) -> None:
@@ -183,7 +209,10 @@ class RepairTestCells(NbGraderPreprocessor):
         release = nbformat.read(_course_notebook(self, resources, "release"), as_version=4)
         notes = notes_of(nb)
         _strip_forged_notes(nb)
+        lang = edition_of(nb)              # the learner's edition, before repair takes the release's metadata
         notes += repair(nb, release)
+        if lang != "en":
+            nb.metadata["nnbook"] = {"lang": lang}
         for note in notes:
             self.log.warning("%s: %s", resources["nbgrader"]["student"], note)
         add_notes(nb, notes)
@@ -294,7 +323,15 @@ class SandboxedExecute(NbGraderPreprocessor):
         warn_if_unsandboxed(self.sandbox)
         slot = get_slot(cells.default_exp(source), self.limits(), self.sandbox, self.stage_root)
         files_from = resources.get("metadata", {}).get("path") or None
-        run = judge.run_notebook(slot, nb.cells, tests, cells.solution_names(source), files_from)
+        lang = edition_of(nb)
+        if lang != "en":                   # the hidden tests' hints are translated in the course's source only
+            from ..book.translations import hidden_catalog
+            from nnbook.i18n import add_translations
+            src_dir = _course_notebook(self, resources, "source").parent
+            add_translations(lang, hidden_catalog(src_dir.parent.parent, info["assignment"], lang,
+                                                  folder=src_dir))
+        with using(lang):                  # the test cells' messages in the learner's edition
+            run = judge.run_notebook(slot, nb.cells, tests, cells.solution_names(source), files_from)
         count = 0
         for i, cell in enumerate(nb.cells):
             if cell.cell_type != "code":

@@ -105,7 +105,7 @@ class LabServer:
             return "(no server log)"
 
     def prepare(self) -> None:
-        for name in ("chapters", "solutions"):
+        for name in ("chapters", "chapters-ko", "solutions"):
             shutil.copytree(REPO / name, self.site / name,
                             ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
         # nbgrader's Validate reads nbgrader_config.py from the server's working folder, as with `make start`

@@ -1,0 +1,288 @@
+"""The Korean edition: one source, translations kept in sync, messages, notes, feedback and figures in Korean.
+
+All cheap (no nbgrader run): the grading of the Korean notebooks is in tests/test_chNN_grading.py, the
+rendering in the lab in tests/browser/test_korean_lab.py.
+"""
+import ast
+import gettext
+import json
+import re
+import shutil
+import warnings
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograde.book import build, translations
+from autograde.grader import plugins
+from nnbook import i18n
+from notebooks import REPO, read, solution_path
+
+CHAPTER = "01_neuron"
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+
+
+@pytest.fixture
+def repo(tmp_path):
+    """A copy of the repository's chapter 01 with its translation."""
+    shutil.copytree(REPO / "solutions" / CHAPTER, tmp_path / "solutions" / CHAPTER)
+    for d in ("chapters", "chapters-ko", "nnbook"):
+        (tmp_path / d).mkdir()
+    return tmp_path
+
+
+def source_of(repo):
+    return repo / "solutions" / CHAPTER / f"{CHAPTER}.ipynb"
+
+
+def edit(repo, cell_id, transform):
+    path = source_of(repo)
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c for c in nb.cells if c.get("id") == cell_id)
+    cell.source = transform(cell.source)
+    nbformat.write(nb, path)
+
+
+def problems(repo):
+    return build.translation_problems(build.find_chapters(repo=repo))
+
+
+# ----------------------------------------------------------------------------- kept in sync
+def test_every_translated_chapter_is_complete_and_current():
+    assert problems(REPO) == []
+    done = [c.name for c in build.find_chapters() if c.name not in build.UNTRANSLATED["ko"]]
+    assert CHAPTER in done
+    for name in done:
+        assert (REPO / "chapters-ko" / name / f"{name}.ipynb").is_file()
+    for name in build.UNTRANSLATED["ko"]:
+        assert not (REPO / "chapters-ko" / name).exists(), f"{name} is listed as untranslated"
+
+
+def test_stale_translation_fails_the_build(repo, capsys):
+    assert problems(repo) == []
+    edit(repo, "cell-005", lambda s: s.replace("exactly 4 adjustable weights", "exactly four adjustable weights"))
+    found = problems(repo)
+    assert len(found) == 1 and "stale translation of cell cell-005" in found[0], found
+    assert build.main(["--check", CHAPTER], repo=repo) == 2
+    err = capsys.readouterr().err
+    assert "translations are missing or stale" in err and "cell-005" in err
+
+
+def test_missing_translations_fail_the_build(repo, capsys):
+    # a new markdown cell, a new hint in a test cell and a new figure label: three missing translations
+    path = source_of(repo)
+    nb = nbformat.read(path, as_version=4)
+    new = nbformat.v4.new_markdown_cell("A new paragraph nobody translated yet.")
+    new.id = "cell-new"
+    nb.cells.insert(3, new)
+    test = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_bias_for_threshold")
+    test.source = test.source.replace('hint="return a single number."', 'hint="return one single number."')
+    next(c for c in nb.cells if c.get("id") == "cell-006").source += '\nprint(_("a new label"))'
+    nbformat.write(nb, path)
+    found = "\n".join(problems(repo))
+    assert "missing translation of markdown cell cell-new" in found
+    assert "missing translation of 'return one single number.'" in found
+    assert "stale entry 'return a single number.'" in found        # the string the code no longer has
+    assert "missing translation of 'a new label'" in found
+    assert build.main(["--check", CHAPTER], repo=repo) == 2
+
+
+def test_a_chapter_without_translation_fails_unless_listed(repo, monkeypatch):
+    shutil.rmtree(repo / "solutions" / CHAPTER / "i18n")
+    assert "no ko translation" in " ".join(problems(repo))
+    monkeypatch.setitem(build.UNTRANSLATED, "ko", {CHAPTER})
+    assert problems(repo) == []
+
+
+def test_translate_writes_a_template_that_keeps_what_is_current(repo):
+    edit(repo, "cell-005", lambda s: s + "\nOne more sentence.")
+    assert build.main(["--translate", "ko", CHAPTER], repo=repo) == 0
+    text = (repo / "solutions" / CHAPTER / "i18n" / "ko.md").read_text()
+    blocks = translations.parse_prose(text)
+    assert blocks["cell-005"].text.startswith("TRANSLATE\n## 1.2 Inputs")      # redo this one
+    assert blocks["cell-003"].text.startswith("## 1.1 뇌세포에서 공식으로")      # kept
+    assert "cell cell-005 is not translated yet" in " ".join(problems(repo))
+
+
+def test_translations_are_not_released():
+    """i18n/ holds hidden tests' hints: nbgrader's CourseDirectory.ignore keeps it out of every release."""
+    from traitlets.config import PyFileConfigLoader
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(REPO / "autograde")).load_config()
+    assert "i18n" in config.CourseDirectory.ignore
+    assert not list((REPO / "chapters").rglob("i18n")) and not list((REPO / "chapters-ko").rglob("i18n"))
+
+
+# ----------------------------------------------------------------------------- one source
+def grading_cells(path: Path):
+    nb = json.loads(path.read_text())
+    return [(c["id"], c["cell_type"], c["source"], c["metadata"].get("nbgrader"))
+            for c in nb["cells"] if "nbgrader" in c["metadata"]]
+
+
+@pytest.mark.parametrize("chapter", sorted(p.name for p in (REPO / "chapters-ko").iterdir() if p.is_dir()))
+def test_korean_release_has_the_same_grade_ids_points_and_checksums(chapter):
+    en, ko = REPO / "chapters" / chapter / f"{chapter}.ipynb", REPO / "chapters-ko" / chapter / f"{chapter}.ipynb"
+    assert grading_cells(en) == grading_cells(ko)            # ids, sources, points, checksums
+    a, b = read(en), read(ko)
+    assert [c.source for c in a.cells if c.cell_type == "code"] == [c.source for c in b.cells if c.cell_type == "code"]
+    assert [c.get("id") for c in a.cells] == [c.get("id") for c in b.cells]
+    assert b.metadata["nnbook"]["lang"] == "ko" and "nnbook" not in a.metadata
+    prose = [c.source for c in b.cells if c.cell_type == "markdown"]
+    assert all(HANGUL.search(s) for s in prose), "every markdown cell of the Korean edition is Korean"
+    # equations are unchanged: every $...$ of the English appears in the Korean, cell by cell
+    for x, y in zip(a.cells, b.cells):
+        if x.cell_type == "markdown":
+            for eq in re.findall(r"\$\$.+?\$\$", x.source, flags=re.S):
+                assert eq in y.source, (x.get("id"), eq)
+
+
+# ----------------------------------------------------------------------------- catalogs
+def test_po_and_mo_round_trip(tmp_path):
+    entries = {"plain": "평범한", 'quote " and \\ backslash': "따옴표 \" 와 \\ 역슬래시", "two\nlines": "두\n줄"}
+    po = "\n".join(['msgid ""', 'msgstr ""', '"Content-Type: text/plain; charset=UTF-8\\n"', ""] +
+                   [f"msgid {translations.po_quote(k)}\nmsgstr {translations.po_quote(v)}\n" for k, v in entries.items()]
+                   + ["#, fuzzy", 'msgid "unsure"', 'msgstr "불확실"'])
+    assert translations.parse_po(po) == entries                              # the fuzzy entry is left out
+    mo = tmp_path / "ko" / "LC_MESSAGES" / "t.mo"
+    mo.parent.mkdir(parents=True)
+    mo.write_bytes(translations.write_mo(entries))
+    t = gettext.translation("t", localedir=str(tmp_path), languages=["ko"])
+    for k, v in entries.items():
+        assert t.gettext(k) == v
+
+
+def _library_strings() -> set[str]:
+    """Every string the library and the grader translate: the first literal of _(), tr(), gettext()
+    calls, the literal hints of nnbook.testing, and the grader's note templates."""
+    found = set(plugins.NOTE_TEMPLATES)
+    for path in [REPO / "nnbook" / "testing.py", REPO / "autograde" / "feedback.py",
+                 REPO / "autograde" / "grader" / "plugins.py", REPO / "autograde" / "grader" / "judge.py"]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call):
+                name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+                if name in ("_", "tr", "gettext") and node.args and isinstance(node.args[0], ast.Constant):
+                    found.add(node.args[0].value)
+                for k in node.keywords:
+                    if k.arg == "hint" and isinstance(k.value, ast.Constant) and path.name == "testing.py":
+                        found.add(k.value.value)
+            if isinstance(node, ast.BoolOp) and path.name == "testing.py":    # hint or "default advice"
+                found |= {v.value for v in node.values if isinstance(v, ast.Constant) and isinstance(v.value, str)}
+    return found
+
+
+def test_library_catalog_translates_every_library_message():
+    catalog = translations.parse_po((REPO / "nnbook" / "locale" / "ko.po").read_text())
+    wanted = _library_strings()
+    assert wanted - catalog.keys() == set(), "missing in nnbook/locale/ko.po"
+    assert catalog.keys() - wanted == set(), "stale entries in nnbook/locale/ko.po"
+    for k, v in catalog.items():                  # the same {fields} in the translation
+        assert set(re.findall(r"\{\w+\}", k)) == set(re.findall(r"\{\w+\}", v)), k
+
+
+def test_public_catalog_has_no_hidden_test_strings():
+    mo = REPO / "nnbook" / "locale" / "ko" / "LC_MESSAGES" / "nnbook.mo"
+    t = gettext.GNUTranslations(mo.open("rb"))
+    hidden_only = [s for s, visible in translations.code_strings(read(solution_path(CHAPTER))).items() if not visible]
+    assert "the step fires at z = 0: use >=, not >." in hidden_only
+    for s in hidden_only:
+        assert t.gettext(s) == s, f"a hidden test's hint is in the public catalog: {s!r}"
+    assert t.gettext("did you forget to add the bias?") == "편향을 더하는 것을 잊지 않았나요?"
+
+
+# ----------------------------------------------------------------------------- the edition
+def test_messages_follow_the_edition(monkeypatch):
+    from nnbook.testing import check_close, check_shape
+    import numpy as np
+    monkeypatch.delenv("NNBOOK_LANG", raising=False)
+    with pytest.raises(AssertionError) as en:
+        check_close(2.0, 1.0, "weighted_sum(x, w, b)", hint="did you forget to add the bias?")
+    assert str(en.value) == "weighted_sum(x, w, b) should be 1.0, got 2.0\nHint: did you forget to add the bias?"
+    with i18n.using("ko"), pytest.raises(AssertionError) as ko:
+        check_close(2.0, 1.0, "weighted_sum(x, w, b)", hint="did you forget to add the bias?")
+    assert str(ko.value) == ("weighted_sum(x, w, b): 기대한 값은 1.0인데, 나온 값은 2.0입니다\n"
+                             "힌트: 편향을 더하는 것을 잊지 않았나요?")
+    monkeypatch.setenv("NNBOOK_LANG", "ko")
+    with pytest.raises(AssertionError) as shape:
+        check_shape([1, 2], (2,), "perceptron_batch(X, w, b)")
+    assert "NumPy 배열을 돌려주세요" in str(shape.value) and "list" in str(shape.value)
+
+
+def test_edition_comes_from_env_then_the_notebook_and_hostile_values_are_english(monkeypatch, tmp_path):
+    monkeypatch.delenv("NNBOOK_LANG", raising=False)
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    assert i18n.language() == "en"
+    monkeypatch.setenv("NNBOOK_LANG", "ko_KR.UTF-8")
+    assert i18n.language() == "ko"
+    monkeypatch.setenv("NNBOOK_LANG", "../../etc/passwd")
+    assert i18n.language() == "en"
+    monkeypatch.delenv("NNBOOK_LANG")
+    nb = tmp_path / "x.ipynb"
+    nb.write_text((REPO / "chapters-ko" / CHAPTER / f"{CHAPTER}.ipynb").read_text())
+    monkeypatch.setenv("JPY_SESSION_NAME", str(nb))
+    assert i18n.language() == "ko"
+    for hostile in ({"lang": ["ko"]}, {"lang": "klingon"}, "ko", None, {"lang": 7}):
+        assert i18n.edition_of({"metadata": {"nnbook": hostile}}) == "en"
+    assert i18n.edition_of({"metadata": []}) == "en" and i18n.edition_of([]) == "en"
+
+
+def test_grader_notes_follow_the_edition_and_stay_english_for_the_instructor():
+    nb = nbformat.v4.new_notebook(metadata={"nnbook": {"lang": "ko"}})
+    notes = ["test cell test_perceptron was deleted; restored from the course and run",
+             "cell 7: stopped after 120 s (endless loop?)", "something the catalog does not know"]
+    plugins.add_notes(nb, notes)
+    cell = nb.cells[0]
+    assert cell.metadata[plugins.NOTES_KEY] == notes
+    assert cell.source.startswith("**이 제출물에 대한 채점기의 메모:**")
+    assert "테스트 셀 test\\_perceptron이(가) 지워져 있어" in cell.source
+    assert "셀 7: 120초 뒤에 멈추었습니다(무한 반복?)" in cell.source
+    assert "something the catalog does not know" in cell.source
+    english = nbformat.v4.new_notebook()
+    plugins.add_notes(english, notes[:1])
+    assert english.cells[0].source.startswith("**Grader's notes on this submission:**")
+
+
+def test_feedback_summary_follows_the_edition():
+    from autograde.feedback import ExerciseSummary, exercise_rows
+    nb = read(REPO / "chapters-ko" / CHAPTER / f"{CHAPTER}.ipynb")
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade"):
+            cell.metadata["nbgrader"]["score"] = 0
+    rows = exercise_rows(nb)
+    assert rows[0]["section"] == "연습 문제 1 · weighted_sum"          # its heading, "(2점)" taken off
+    assert rows[0]["name"] == "weighted_sum"
+    nb, _ = ExerciseSummary().preprocess(nb, {})
+    page = nb.cells[0].source
+    assert "<h2>내 점수: 0 / 17</h2>" in page and "<th>연습 문제</th>" in page and "점수 없음" in page
+
+
+# ----------------------------------------------------------------------------- figures
+def _draw(title: str) -> list[str]:
+    import matplotlib
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots()
+    ax.set_title(title)
+    ax.set_xlabel("가중합 z")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig.canvas.draw()
+    plt.close(fig)
+    return [str(w.message) for w in caught]
+
+
+def test_korean_figures_have_a_hangul_font_and_no_missing_glyphs():
+    import matplotlib
+    saved = matplotlib.rcParams.copy()
+    try:
+        font = i18n.setup_matplotlib("ko")
+        assert font in i18n.HANGUL_FONTS, "no Hangul font: `bash .ci/system-deps` installs fonts-nanum"
+        with i18n.using("ko"):
+            title = i18n.tr("learned in {epochs} epochs: {correct} of {total} correct", epochs=3, correct=30, total=30)
+        assert title == "3 에포크 만에 학습: 30개 중 30개 정답"
+        assert not [w for w in _draw(title) if "missing" in w]
+        # the check is real: a font without Hangul draws boxes, and matplotlib says so
+        matplotlib.rcParams["font.sans-serif"] = ["DejaVu Sans"]
+        assert any("missing from font" in w for w in _draw("계단 함수"))
+    finally:
+        matplotlib.rcParams.update(saved)
