@@ -210,7 +210,7 @@ def build_library(start: Path, chapters: list[str] | None = None, timeout: float
             old = {}
     status = {"version": 1, "library": str(target),
               "built": _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"), "chapters": {}, "modules": {}}
-    with tempfile.TemporaryDirectory(prefix="mynnbook-", dir=root) as tmp:
+    with tempfile.TemporaryDirectory(prefix=".mynnbook-build-", dir=root) as tmp:
         work = Path(tmp) / LIBRARY_DIR
         work.mkdir()
         for nb_path in notebooks:

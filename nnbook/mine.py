@@ -318,4 +318,3 @@ def progress(chapter: str | None = None, start: Path | str | None = None, build:
     box.add_class("nnbook-progress-view")
     display(box)
     refresh(only=chapter)
-    return box

@@ -1,6 +1,7 @@
 """Tests of the tests for chapter 08, through the real nbgrader autograder.
 
-The solution must earn full marks (and its capstone must reach 97 % test accuracy), the untouched
+The solution must earn full marks (its capstone, its own CapstoneNet trained by its own train, must reach
+95 % validation accuracy in the visible test and 97 % on an unseen split in the hidden one), the untouched
 learner notebook nothing, every typical wrong answer must lose points on its own exercise only (with
 the hint that names its cause), and every correct answer written differently (VARIANTS) must keep all
 points, in the grader and in stock ``nbgrader validate`` (within its default 30 s per cell).
@@ -244,6 +245,9 @@ HINTS = {
     "CapstoneNet--mean-at-fan-out": "Its gradient is the SUM of both",
     "capstone_config--lr-too-small": "these settings do not learn the digits well enough",
     "capstone_config--one-epoch": "these settings do not learn the digits well enough",
+    "capstone_config--lr-diverges": "these settings do not learn the digits well enough",
+    "capstone_config--bottleneck": "these settings do not learn the digits well enough",
+    "capstone_config--too-big": "hidden_sizes should be 1 to 3 layers of 1 to 512 units",
 }
 
 # Wrong answers that cannot help costing a later exercise too: batches from NumPy's global random state differ

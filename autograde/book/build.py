@@ -211,7 +211,8 @@ def check(chapters: list[Chapter], repo: Path | None = None) -> list[str]:
         for chapter in chapters:
             for old in sorted((repo / "chapters" / chapter.name).rglob("*")):
                 rel = old.relative_to(repo)
-                if old.is_file() and not (tmp / rel).exists() and ".ipynb_checkpoints" not in old.parts:
+                if old.is_file() and not (tmp / rel).exists() and ".ipynb_checkpoints" not in old.parts \
+                        and "mynnbook" not in old.parts:          # a learner's library copy (nnbook-mine)
                     stale.append(f"{rel}: not generated from solutions/ any more (delete it)")
     return stale
 
