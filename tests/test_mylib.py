@@ -311,3 +311,26 @@ def test_grading_runs_the_learners_pipeline_and_a_wrong_affine_costs_only_chapte
     lost = {g for g, c in ch07["wrong_affine"].cells.items() if c.score < c.max_score}
     assert lost == {"test_Affine"}, lost
     assert not {g for g, c in ch07["right"].cells.items() if c.score < c.max_score}
+
+
+def test_handed_in_library_is_copied_as_plain_module_files_only(tmp_path):
+    # a submission's mynnbook/ is hostile data: only plain, small module files and status.json go along
+    from autograde.grader.driver import _copy_library
+    src = tmp_path / "mynnbook"
+    (src / "sub").mkdir(parents=True)
+    (src / "backprop.py").write_text("x = 1\n")
+    (src / "status.json").write_text("{}")
+    (src / "sub" / "deep.py").write_text("x = 2\n")
+    (src / "Evil Name.py").write_text("x = 3\n")
+    (src / "big.py").write_bytes(b"#" * 1_000_001)
+    (tmp_path / "secret.txt").write_text("secret")
+    (src / "link.py").symlink_to(tmp_path / "secret.txt")
+    (src / "notes.txt").write_text("hi")
+    (tmp_path / "out").mkdir()                              # the learner's submission folder (lay_out makes it)
+    _copy_library(src, tmp_path / "out" / "mynnbook")
+    assert sorted(p.name for p in (tmp_path / "out" / "mynnbook").iterdir()) == ["backprop.py", "status.json"]
+    # a library folder that is itself a link is not followed
+    (tmp_path / "linked").symlink_to(src, target_is_directory=True)
+    (tmp_path / "out2").mkdir()
+    _copy_library(tmp_path / "linked", tmp_path / "out2" / "mynnbook")
+    assert not (tmp_path / "out2" / "mynnbook").exists()
