@@ -5,7 +5,7 @@ Generated from the ``#| export`` cells of ``solutions/02_activations/02_activati
 """
 __all__ = ["step", "step_grad", "sigmoid", "tanh", "relu", "leaky_relu", "sigmoid_grad", "tanh_grad", "relu_grad", "leaky_relu_grad"]
 
-# ---- exported from solutions/02_activations/02_activations.ipynb, cell 1 ----
+# ---- exported from solutions/02_activations/02_activations.ipynb, cell 2 ----
 import numpy as np
 
 
@@ -16,7 +16,7 @@ def _as_float(z):
     return z if np.issubdtype(z.dtype, np.floating) else z.astype(np.float64)
 
 
-# ---- exported from solutions/02_activations/02_activations.ipynb, cell 10 ----
+# ---- exported from solutions/02_activations/02_activations.ipynb, cell 11 ----
 def step(z):
     """Step (Heaviside) function, elementwise: 1 where ``z >= 0``, else 0.
 
@@ -36,7 +36,7 @@ def step(z):
     return (z >= 0).astype(z.dtype)
 
 
-# ---- exported from solutions/02_activations/02_activations.ipynb, cell 13 ----
+# ---- exported from solutions/02_activations/02_activations.ipynb, cell 14 ----
 def step_grad(z):
     """Derivative of :func:`step`, elementwise: 0 everywhere (also at the jump z = 0, by convention).
 
@@ -55,7 +55,7 @@ def step_grad(z):
     return np.zeros_like(_as_float(z))
 
 
-# ---- exported from solutions/02_activations/02_activations.ipynb, cell 20 ----
+# ---- exported from solutions/02_activations/02_activations.ipynb, cell 21 ----
 def sigmoid(z):
     """Logistic sigmoid ``1 / (1 + exp(-z))``, elementwise and overflow-free.
 
@@ -79,7 +79,7 @@ def sigmoid(z):
     return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
 
 
-# ---- exported from solutions/02_activations/02_activations.ipynb, cell 25 ----
+# ---- exported from solutions/02_activations/02_activations.ipynb, cell 26 ----
 def tanh(z):
     """Hyperbolic tangent, elementwise, computed as ``2 * sigmoid(2 z) - 1`` (overflow-free).
 
@@ -99,7 +99,7 @@ def tanh(z):
     return 2 * sigmoid(2 * z) - 1
 
 
-# ---- exported from solutions/02_activations/02_activations.ipynb, cell 28 ----
+# ---- exported from solutions/02_activations/02_activations.ipynb, cell 29 ----
 def relu(z):
     """Rectified linear unit ``max(0, z)``, elementwise.
 
@@ -119,7 +119,7 @@ def relu(z):
     return np.maximum(z, 0)
 
 
-# ---- exported from solutions/02_activations/02_activations.ipynb, cell 31 ----
+# ---- exported from solutions/02_activations/02_activations.ipynb, cell 32 ----
 def leaky_relu(z, alpha=0.01):
     """Leaky ReLU, elementwise: ``z`` where ``z > 0``, else ``alpha * z``.
 
@@ -141,7 +141,7 @@ def leaky_relu(z, alpha=0.01):
     return np.where(z > 0, z, alpha * z)
 
 
-# ---- exported from solutions/02_activations/02_activations.ipynb, cell 34 ----
+# ---- exported from solutions/02_activations/02_activations.ipynb, cell 35 ----
 def sigmoid_grad(z):
     """Derivative of :func:`sigmoid`: ``sigmoid(z) * (1 - sigmoid(z))``, elementwise.
 
@@ -161,7 +161,7 @@ def sigmoid_grad(z):
     return s * (1 - s)
 
 
-# ---- exported from solutions/02_activations/02_activations.ipynb, cell 37 ----
+# ---- exported from solutions/02_activations/02_activations.ipynb, cell 38 ----
 def tanh_grad(z):
     """Derivative of :func:`tanh`: ``1 - tanh(z)**2``, elementwise.
 
@@ -181,7 +181,7 @@ def tanh_grad(z):
     return 1 - t * t
 
 
-# ---- exported from solutions/02_activations/02_activations.ipynb, cell 40 ----
+# ---- exported from solutions/02_activations/02_activations.ipynb, cell 41 ----
 def relu_grad(z):
     """Derivative of :func:`relu`, elementwise: 1 where ``z > 0``, else 0 (0 at the kink z = 0).
 
@@ -201,7 +201,7 @@ def relu_grad(z):
     return (z > 0).astype(z.dtype)
 
 
-# ---- exported from solutions/02_activations/02_activations.ipynb, cell 43 ----
+# ---- exported from solutions/02_activations/02_activations.ipynb, cell 44 ----
 def leaky_relu_grad(z, alpha=0.01):
     """Derivative of :func:`leaky_relu`, elementwise: 1 where ``z > 0``, else ``alpha`` (also at z = 0).
 

@@ -5,7 +5,7 @@ Generated from the ``#| export`` cells of ``solutions/07_backprop/07_backprop.ip
 """
 __all__ = ["MulLayer", "AddLayer", "Branch", "ReLU", "Sigmoid", "Affine", "SoftmaxWithLoss", "TwoLayerNet", "relative_error", "MultiLayerNet"]
 
-# ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 1 ----
+# ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 2 ----
 import numpy as np
 
 from nnbook.activations import sigmoid
@@ -13,7 +13,7 @@ from nnbook.forward import init_params
 from nnbook.losses import log_softmax
 
 
-# ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 9 ----
+# ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 10 ----
 class MulLayer:
     """Multiply node ``z = x * y`` (elementwise) with a backward pass.
 
@@ -36,7 +36,7 @@ class MulLayer:
         return dx, dy
 
 
-# ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 12 ----
+# ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 13 ----
 class AddLayer:
     """Add node ``z = x + y`` (elementwise) with a backward pass.
 
@@ -57,7 +57,7 @@ class AddLayer:
         return dx, dy
 
 
-# ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 17 ----
+# ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 18 ----
 class Branch:
     """Fan-out node: one value used by several consumers, with a backward pass.
 
@@ -80,7 +80,7 @@ class Branch:
         return total
 
 
-# ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 21 ----
+# ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 22 ----
 class ReLU:
     """ReLU layer ``Y = max(0, X)`` (elementwise) with a backward pass.
 
@@ -100,7 +100,7 @@ class ReLU:
         return dout * self.mask
 
 
-# ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 24 ----
+# ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 25 ----
 class Sigmoid:
     """Sigmoid layer ``Y = 1 / (1 + exp(-X))`` (elementwise) with a backward pass.
 
@@ -120,7 +120,7 @@ class Sigmoid:
         return dout * self.out * (1.0 - self.out)
 
 
-# ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 27 ----
+# ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 28 ----
 class Affine:
     """Affine (dense) layer ``Y = X @ W + b`` with a backward pass.
 
@@ -155,7 +155,7 @@ class Affine:
         return dout @ self.W.T                # (n, m) @ (m, d) -> (n, d)
 
 
-# ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 30 ----
+# ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 31 ----
 class SoftmaxWithLoss:
     """Softmax followed by the mean cross-entropy loss, with a backward pass.
 
@@ -189,7 +189,7 @@ class SoftmaxWithLoss:
         return dX
 
 
-# ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 34 ----
+# ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 35 ----
 class TwoLayerNet:
     """Classifier ``X -> Affine -> ReLU -> Affine -> SoftmaxWithLoss`` with backpropagated gradients.
 
@@ -247,7 +247,7 @@ class TwoLayerNet:
                 "W2": self.affine2.dW, "b2": self.affine2.db}
 
 
-# ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 37 ----
+# ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 38 ----
 def relative_error(a, b):
     """Relative difference of two gradients, ``||a - b|| / (||a|| + ||b||)``.
 
@@ -270,7 +270,7 @@ def relative_error(a, b):
     return float(np.linalg.norm(a - b) / scale)
 
 
-# ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 48 ----
+# ---- exported from solutions/07_backprop/07_backprop.ipynb, cell 49 ----
 class MultiLayerNet:
     """Fully connected classifier of any depth, trained by backpropagation.
 

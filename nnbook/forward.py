@@ -5,12 +5,12 @@ Generated from the ``#| export`` cells of ``solutions/03_forward/03_forward.ipyn
 """
 __all__ = ["dense", "init_params", "forward", "count_params", "softmax", "predict"]
 
-# ---- exported from solutions/03_forward/03_forward.ipynb, cell 1 ----
+# ---- exported from solutions/03_forward/03_forward.ipynb, cell 2 ----
 import numpy as np
 from nnbook.activations import relu
 
 
-# ---- exported from solutions/03_forward/03_forward.ipynb, cell 13 ----
+# ---- exported from solutions/03_forward/03_forward.ipynb, cell 14 ----
 def dense(X, W, b):
     """Affine (dense, fully connected) layer: ``X @ W + b``.
 
@@ -34,7 +34,7 @@ def dense(X, W, b):
     return X @ W + b
 
 
-# ---- exported from solutions/03_forward/03_forward.ipynb, cell 19 ----
+# ---- exported from solutions/03_forward/03_forward.ipynb, cell 20 ----
 def init_params(layer_sizes, rng):
     """Random initial parameters of a fully connected network (He initialisation).
 
@@ -63,7 +63,7 @@ def init_params(layer_sizes, rng):
     return params
 
 
-# ---- exported from solutions/03_forward/03_forward.ipynb, cell 24 ----
+# ---- exported from solutions/03_forward/03_forward.ipynb, cell 25 ----
 def forward(X, params, activation=relu):
     """Forward pass of a fully connected network: the output layer's raw scores.
 
@@ -94,7 +94,7 @@ def forward(X, params, activation=relu):
     return dense(A, W, b)                   # output layer: raw scores
 
 
-# ---- exported from solutions/03_forward/03_forward.ipynb, cell 32 ----
+# ---- exported from solutions/03_forward/03_forward.ipynb, cell 33 ----
 def count_params(layer_sizes):
     """Number of weights and biases of a fully connected network.
 
@@ -118,7 +118,7 @@ def count_params(layer_sizes):
     return n_weights, n_biases
 
 
-# ---- exported from solutions/03_forward/03_forward.ipynb, cell 41 ----
+# ---- exported from solutions/03_forward/03_forward.ipynb, cell 42 ----
 def softmax(Z):
     """Numerically stable softmax along the last axis.
 
@@ -143,7 +143,7 @@ def softmax(Z):
     return E / E.sum(axis=-1, keepdims=True)
 
 
-# ---- exported from solutions/03_forward/03_forward.ipynb, cell 47 ----
+# ---- exported from solutions/03_forward/03_forward.ipynb, cell 48 ----
 def predict(X, params, activation=relu):
     """Predicted class of every sample: the index of its largest output score.
 

@@ -5,11 +5,11 @@ Generated from the ``#| export`` cells of ``solutions/05_gradient_descent/05_gra
 """
 __all__ = ["numerical_derivative", "numerical_gradient", "gradient_descent", "stable_learning_rates", "fit_line"]
 
-# ---- exported from solutions/05_gradient_descent/05_gradient_descent.ipynb, cell 1 ----
+# ---- exported from solutions/05_gradient_descent/05_gradient_descent.ipynb, cell 2 ----
 import numpy as np
 
 
-# ---- exported from solutions/05_gradient_descent/05_gradient_descent.ipynb, cell 10 ----
+# ---- exported from solutions/05_gradient_descent/05_gradient_descent.ipynb, cell 11 ----
 def numerical_derivative(f, x, h=1e-4):
     """Central-difference estimate of the derivative ``f'(x)``.
 
@@ -32,7 +32,7 @@ def numerical_derivative(f, x, h=1e-4):
     return float((f(x + h) - f(x - h)) / (2 * h))
 
 
-# ---- exported from solutions/05_gradient_descent/05_gradient_descent.ipynb, cell 16 ----
+# ---- exported from solutions/05_gradient_descent/05_gradient_descent.ipynb, cell 17 ----
 def numerical_gradient(f, x, h=1e-4):
     """Central-difference gradient of a scalar function of an array.
 
@@ -68,7 +68,7 @@ def numerical_gradient(f, x, h=1e-4):
     return grad
 
 
-# ---- exported from solutions/05_gradient_descent/05_gradient_descent.ipynb, cell 21 ----
+# ---- exported from solutions/05_gradient_descent/05_gradient_descent.ipynb, cell 22 ----
 def gradient_descent(grad, x0, lr, num_steps):
     """Plain gradient descent ``x <- x - lr * grad(x)``, returning every point visited.
 
@@ -98,7 +98,7 @@ def gradient_descent(grad, x0, lr, num_steps):
     return np.array(trajectory)
 
 
-# ---- exported from solutions/05_gradient_descent/05_gradient_descent.ipynb, cell 30 ----
+# ---- exported from solutions/05_gradient_descent/05_gradient_descent.ipynb, cell 31 ----
 def stable_learning_rates(curvature, lrs, num_steps=50):
     """Which learning rates make gradient descent on ``f(x) = curvature / 2 * x**2`` get closer to 0.
 
@@ -125,7 +125,7 @@ def stable_learning_rates(curvature, lrs, num_steps=50):
     return np.array(stable, dtype=bool)
 
 
-# ---- exported from solutions/05_gradient_descent/05_gradient_descent.ipynb, cell 36 ----
+# ---- exported from solutions/05_gradient_descent/05_gradient_descent.ipynb, cell 37 ----
 def fit_line(x, y, lr, num_epochs):
     """Fit ``y ≈ w x + b`` by full-batch gradient descent on the mean squared error.
 

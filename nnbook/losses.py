@@ -5,11 +5,11 @@ Generated from the ``#| export`` cells of ``solutions/04_losses/04_losses.ipynb`
 """
 __all__ = ["mean_squared_error", "binary_cross_entropy", "cross_entropy", "log_softmax", "cross_entropy_from_logits", "accuracy", "train_test_mse"]
 
-# ---- exported from solutions/04_losses/04_losses.ipynb, cell 1 ----
+# ---- exported from solutions/04_losses/04_losses.ipynb, cell 2 ----
 import numpy as np
 
 
-# ---- exported from solutions/04_losses/04_losses.ipynb, cell 9 ----
+# ---- exported from solutions/04_losses/04_losses.ipynb, cell 10 ----
 def mean_squared_error(y_hat, y):
     """Mean squared error: the mean of ``(y_hat - y) ** 2`` over every entry.
 
@@ -35,7 +35,7 @@ def mean_squared_error(y_hat, y):
     return float(np.mean((y_hat - y) ** 2))
 
 
-# ---- exported from solutions/04_losses/04_losses.ipynb, cell 15 ----
+# ---- exported from solutions/04_losses/04_losses.ipynb, cell 16 ----
 def binary_cross_entropy(p, y):
     """Binary cross-entropy (log loss) of predicted probabilities, averaged over the batch.
 
@@ -61,7 +61,7 @@ def binary_cross_entropy(p, y):
     return float(-np.mean(y * np.log(p) + (1.0 - y) * np.log(1.0 - p)))
 
 
-# ---- exported from solutions/04_losses/04_losses.ipynb, cell 21 ----
+# ---- exported from solutions/04_losses/04_losses.ipynb, cell 22 ----
 def cross_entropy(probs, y):
     """Cross-entropy of predicted class probabilities, averaged over the batch.
 
@@ -95,7 +95,7 @@ def cross_entropy(probs, y):
     return float(-np.mean(log_p[np.arange(n), y.astype(int)]))
 
 
-# ---- exported from solutions/04_losses/04_losses.ipynb, cell 29 ----
+# ---- exported from solutions/04_losses/04_losses.ipynb, cell 30 ----
 def log_softmax(Z):
     """Logarithm of the softmax along the last axis, without overflow.
 
@@ -122,7 +122,7 @@ def log_softmax(Z):
     return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
 
 
-# ---- exported from solutions/04_losses/04_losses.ipynb, cell 32 ----
+# ---- exported from solutions/04_losses/04_losses.ipynb, cell 33 ----
 def cross_entropy_from_logits(Z, y):
     """Softmax followed by cross-entropy, computed stably from the logits; mean over the batch.
 
@@ -155,7 +155,7 @@ def cross_entropy_from_logits(Z, y):
     return float(-np.mean(log_probs[np.arange(n), y.astype(int)], dtype=float))
 
 
-# ---- exported from solutions/04_losses/04_losses.ipynb, cell 39 ----
+# ---- exported from solutions/04_losses/04_losses.ipynb, cell 40 ----
 def accuracy(scores, y):
     """Fraction of samples whose predicted class equals the true class.
 
@@ -183,7 +183,7 @@ def accuracy(scores, y):
     return float(np.mean(y_pred == y_true))
 
 
-# ---- exported from solutions/04_losses/04_losses.ipynb, cell 49 ----
+# ---- exported from solutions/04_losses/04_losses.ipynb, cell 50 ----
 def train_test_mse(x_train, y_train, x_test, y_test, degrees):
     """Training and test MSE of least-squares polynomial fits of several degrees.
 

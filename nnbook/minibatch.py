@@ -3,15 +3,17 @@
 
 Generated from the ``#| export`` cells of ``solutions/08_minibatch/08_minibatch.ipynb``.
 """
-__all__ = ["iterate_minibatches", "sgd_step", "weight_gradient_batch", "split_train_test", "evaluate", "train", "capstone_config"]
+__all__ = ["iterate_minibatches", "sgd_step", "weight_gradient_batch", "split_train_test", "evaluate", "train", "CapstoneNet", "capstone_config"]
 
-# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 1 ----
+# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 2 ----
 import numpy as np
 
+from nnbook.backprop import Affine, Branch, ReLU, SoftmaxWithLoss
+from nnbook.forward import init_params
 from nnbook.losses import accuracy, cross_entropy_from_logits
 
 
-# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 7 ----
+# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 8 ----
 def iterate_minibatches(X, y, batch_size, rng):
     """Yield the shuffled mini-batches of one epoch.
 
@@ -42,7 +44,7 @@ def iterate_minibatches(X, y, batch_size, rng):
         yield X[idx], y[idx]
 
 
-# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 13 ----
+# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 14 ----
 def sgd_step(params, grads, lr):
     """One gradient-descent step on a parameter dictionary, in place.
 
@@ -67,7 +69,7 @@ def sgd_step(params, grads, lr):
         value -= lr * grads[name]   # in place: the layers hold references to these arrays
 
 
-# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 19 ----
+# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 20 ----
 def weight_gradient_batch(X, G):
     """The weight gradient of an affine layer for a whole batch, ``sum_i outer(X[i], G[i])``, in one product.
 
@@ -88,7 +90,7 @@ def weight_gradient_batch(X, G):
     return X.T @ G                      # (d, n) @ (n, m): the sum over the batch happens inside the product
 
 
-# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 32 ----
+# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 33 ----
 def split_train_test(X, y, test_fraction, rng):
     """Split a data set at random into a training part and a test part.
 
@@ -121,7 +123,7 @@ def split_train_test(X, y, test_fraction, rng):
     return X[train], y[train], X[test], y[test]
 
 
-# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 35 ----
+# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 36 ----
 def evaluate(net, X, y, batch_size=1000):
     """Mean cross-entropy loss and accuracy of a network, computed in chunks.
 
@@ -156,7 +158,7 @@ def evaluate(net, X, y, batch_size=1000):
     return total_loss / n, total_correct / n
 
 
-# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 38 ----
+# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 39 ----
 def train(net, X, y, lr, num_epochs, batch_size, rng, X_val=None, y_val=None):
     """Train a network with mini-batch SGD; return the per-epoch history.
 
@@ -205,7 +207,82 @@ def train(net, X, y, lr, num_epochs, batch_size, rng, X_val=None, y_val=None):
     return history
 
 
-# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 44 ----
+# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 45 ----
+class CapstoneNet:
+    """Digit classifier of any depth with skip connections, built from chapter 07's layers.
+
+    Hidden layer ``l`` computes ``H = relu(A_{l-1} W_l + b_l)`` and outputs ``A_l = A_{l-1} + H`` when its width
+    equals its input's (a skip connection; ``A_{l-1}`` then fans out through a ``Branch``), else ``A_l = H``; the
+    last layer is an ``Affine`` followed by ``SoftmaxWithLoss``.
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int
+        ``[d_in, h_1, ..., h_{L-1}, d_out]``: inputs, hidden layers, classes.
+    rng : numpy.random.Generator
+        Source of the random initial weights (``init_params`` of chapter 03).
+    dtype : numpy dtype, default ``np.float32``
+        Floating type of the parameters and of every computation.
+
+    Attributes
+    ----------
+    params : dict of str to ndarray
+        ``"W1"`` (d_in, h_1), ``"b1"`` (h_1,), ..., ``"WL"`` (h_{L-1}, d_out), ``"bL"`` (d_out,); updated in place.
+    affines, relus, branches : lists of chapter 07 layers
+        ``affines[i]`` is layer ``i + 1``; ``relus[i]`` and ``branches[i]`` belong to hidden layer ``i + 1``.
+    skips : list of bool
+        ``skips[i]``: hidden layer ``i + 1`` adds its input to its output.
+
+    Defined in chapter 08 · Mini-batches, section “8.9 Capstone: reading handwritten digits”.
+    """
+
+    def __init__(self, layer_sizes, rng, dtype=np.float32):
+        sizes = [int(s) for s in layer_sizes]
+        self.dtype = np.dtype(dtype)
+        self.params = {}
+        for i, (W, b) in enumerate(init_params(sizes, rng), start=1):
+            self.params[f"W{i}"] = np.asarray(W, dtype=self.dtype)
+            self.params[f"b{i}"] = np.asarray(b, dtype=self.dtype)
+        self.num_layers = len(sizes) - 1
+        self.affines = [Affine(self.params[f"W{i}"], self.params[f"b{i}"]) for i in range(1, self.num_layers + 1)]
+        self.relus = [ReLU() for _ in range(self.num_layers - 1)]
+        self.branches = [Branch() for _ in range(self.num_layers - 1)]
+        self.skips = [sizes[i] == sizes[i + 1] for i in range(self.num_layers - 1)]
+        self.last_layer = SoftmaxWithLoss()
+
+    def predict(self, X):
+        """Scores (before softmax) for ``X`` of shape (n, d_in): an array of shape (n, d_out)."""
+        A = np.asarray(X, dtype=self.dtype)
+        for i, affine in enumerate(self.affines):
+            affine.W, affine.b = self.params[f"W{i + 1}"], self.params[f"b{i + 1}"]   # in case one was replaced
+            if i == self.num_layers - 1:
+                return affine.forward(A)
+            A_in = self.branches[i].forward(A)          # used by the Affine and, with a skip, by the sum
+            H = self.relus[i].forward(affine.forward(A_in))
+            A = A_in + H if self.skips[i] else H
+
+    def loss(self, X, y):
+        """Mean cross-entropy loss on ``X`` (n, d_in) with class indices ``y`` (n,)."""
+        return self.last_layer.forward(self.predict(X), y)
+
+    def accuracy(self, X, y):
+        """Fraction of rows of ``X`` (n, d_in) whose highest score is the class ``y`` (n,)."""
+        return float(np.mean(np.argmax(self.predict(X), axis=1) == y))
+
+    def gradient(self, X, y):
+        """Backpropagated gradients of ``loss(X, y)``: a dict with the keys and shapes of ``params``."""
+        self.loss(X, y)                                   # forward pass: every layer keeps what it needs
+        dA = self.affines[-1].backward(self.last_layer.backward(1.0))     # (n, h_{L-1})
+        for i in range(self.num_layers - 2, -1, -1):                        # hidden layers, last to first
+            d_through = self.affines[i].backward(self.relus[i].backward(dA))
+            dA = self.branches[i].backward(d_through, dA) if self.skips[i] else d_through
+        grads = {}
+        for i, affine in enumerate(self.affines, start=1):
+            grads[f"W{i}"], grads[f"b{i}"] = affine.dW, affine.db
+        return grads
+
+
+# ---- exported from solutions/08_minibatch/08_minibatch.ipynb, cell 48 ----
 def capstone_config():
     """Settings for the capstone digit network (section 8.9).
 

@@ -5,14 +5,14 @@ Generated from the ``#| export`` cells of ``solutions/06_sgd/06_sgd.ipynb``.
 """
 __all__ = ["train_logistic_gd", "shuffle_together", "sgd_epoch", "train_logistic_sgd"]
 
-# ---- exported from solutions/06_sgd/06_sgd.ipynb, cell 1 ----
+# ---- exported from solutions/06_sgd/06_sgd.ipynb, cell 2 ----
 import numpy as np
 
 from nnbook.activations import sigmoid
 from nnbook.losses import binary_cross_entropy
 
 
-# ---- exported from solutions/06_sgd/06_sgd.ipynb, cell 9 ----
+# ---- exported from solutions/06_sgd/06_sgd.ipynb, cell 10 ----
 def train_logistic_gd(X, y, lr, num_epochs):
     """Logistic regression (one sigmoid neuron) trained by full-batch gradient descent.
 
@@ -54,7 +54,7 @@ def train_logistic_gd(X, y, lr, num_epochs):
     return w, float(b), np.array(losses)
 
 
-# ---- exported from solutions/06_sgd/06_sgd.ipynb, cell 15 ----
+# ---- exported from solutions/06_sgd/06_sgd.ipynb, cell 16 ----
 def shuffle_together(X, y, rng):
     """Shuffle samples and targets with one and the same random permutation.
 
@@ -80,7 +80,7 @@ def shuffle_together(X, y, rng):
     return X[order], y[order]
 
 
-# ---- exported from solutions/06_sgd/06_sgd.ipynb, cell 18 ----
+# ---- exported from solutions/06_sgd/06_sgd.ipynb, cell 19 ----
 def sgd_epoch(X, y, w, b, lr, rng):
     """One epoch of stochastic gradient descent for logistic regression.
 
@@ -121,7 +121,7 @@ def sgd_epoch(X, y, w, b, lr, rng):
     return w, float(b)
 
 
-# ---- exported from solutions/06_sgd/06_sgd.ipynb, cell 21 ----
+# ---- exported from solutions/06_sgd/06_sgd.ipynb, cell 22 ----
 def train_logistic_sgd(X, y, lr, num_epochs, rng):
     """Logistic regression (one sigmoid neuron) trained by stochastic gradient descent.
 

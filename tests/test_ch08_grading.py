@@ -1,6 +1,7 @@
 """Tests of the tests for chapter 08, through the real nbgrader autograder.
 
-The solution must earn full marks (and its capstone must reach 97 % test accuracy), the untouched
+The solution must earn full marks (its capstone, its own CapstoneNet trained by its own train, must reach
+95 % validation accuracy in the visible test and 97 % on an unseen split in the hidden one), the untouched
 learner notebook nothing, every typical wrong answer must lose points on its own exercise only (with
 the hint that names its cause), and every correct answer written differently (VARIANTS) must keep all
 points, in the grader and in stock ``nbgrader validate`` (within its default 30 s per cell).
@@ -20,6 +21,18 @@ from notebooks import (assert_full_marks, assert_korean_edition, korean_submissi
                        read, solution_path, stock_validate, variant_ids, variant_submissions)
 
 CHAPTER = "08_minibatch"
+
+
+def _capstone_net(body: str) -> str:
+    """The CapstoneNet cell of the solution with its gradient's solution region replaced by ``body``."""
+    cell = next(c for c in read(solution_path(CHAPTER)).cells if c.metadata.get("nbgrader", {}).get("grade_id") == "CapstoneNet")
+    head, rest = cell.source.split("        ### BEGIN SOLUTION\n")
+    tail = rest.split("        ### END SOLUTION")[1]
+    return head + "\n".join("        " + line if line else "" for line in body.strip("\n").splitlines()) + "\n" + tail
+
+
+_GRADS = ("grads = {}\nfor i, affine in enumerate(self.affines, start=1):\n"
+          "    grads[f'W{i}'], grads[f'b{i}'] = affine.dW, affine.db\nreturn grads")
 
 # Typical wrong answers, by exercise: (label, replacement for the solution cell).
 MUTANTS = {
@@ -173,6 +186,32 @@ MUTANTS = {
          "            l, a = evaluate(net, X_val, y_val); h['val_loss'].append(l); h['val_accuracy'].append(a)\n"
          "    return h"),
     ],
+    "CapstoneNet": [
+        ("no-skip-gradient", _capstone_net(
+            "dA = self.affines[-1].backward(self.last_layer.backward(1.0))\n"
+            "for i in range(self.num_layers - 2, -1, -1):\n"
+            "    dA = self.affines[i].backward(self.relus[i].backward(dA))\n" + _GRADS)),
+        ("skip-gradient-only", _capstone_net(
+            "dA = self.affines[-1].backward(self.last_layer.backward(1.0))\n"
+            "for i in range(self.num_layers - 2, -1, -1):\n"
+            "    d_through = self.affines[i].backward(self.relus[i].backward(dA))\n"
+            "    dA = dA if self.skips[i] else d_through\n" + _GRADS)),
+        ("mean-at-fan-out", _capstone_net(
+            "dA = self.affines[-1].backward(self.last_layer.backward(1.0))\n"
+            "for i in range(self.num_layers - 2, -1, -1):\n"
+            "    d_through = self.affines[i].backward(self.relus[i].backward(dA))\n"
+            "    dA = (d_through + dA) / 2 if self.skips[i] else d_through\n" + _GRADS)),
+        ("forward-order", _capstone_net(
+            "dA = self.affines[-1].backward(self.last_layer.backward(1.0))\n"
+            "for i in range(self.num_layers - 2, -1, -1):\n"
+            "    d_through = self.relus[i].backward(self.affines[i].backward(dA))\n"
+            "    dA = self.branches[i].backward(d_through, dA) if self.skips[i] else d_through\n" + _GRADS)),
+        ("first-layer-left-out", _capstone_net(
+            "dA = self.affines[-1].backward(self.last_layer.backward(1.0))\n"
+            "for i in range(self.num_layers - 2, 0, -1):\n"
+            "    d_through = self.affines[i].backward(self.relus[i].backward(dA))\n"
+            "    dA = self.branches[i].backward(d_through, dA) if self.skips[i] else d_through\n" + _GRADS)),
+    ],
     "capstone_config": [
         ("lr-too-small", "def capstone_config():\n"
                          "    return {'hidden_sizes': [256], 'lr': 0.0005, 'num_epochs': 20, 'batch_size': 32}"),
@@ -202,11 +241,28 @@ HINTS = {
     "evaluate--accuracy-in-percent": "do not multiply by 100",
     "train--validates-on-training-data": "evaluate the validation data",
     "train--empty-val-keys-without-validation": "only when X_val is given",
+    "CapstoneNet--no-skip-gradient": "Its gradient is the SUM of both",
+    "CapstoneNet--skip-gradient-only": "Its gradient is the SUM of both",
+    "CapstoneNet--mean-at-fan-out": "Its gradient is the SUM of both",
+    "capstone_config--lr-too-small": "these settings do not learn the digits well enough",
+    "capstone_config--one-epoch": "these settings do not learn the digits well enough",
+    "capstone_config--lr-diverges": "these settings do not learn the digits well enough",
+    "capstone_config--bottleneck": "these settings do not learn the digits well enough",
+    "capstone_config--too-big": "hidden_sizes should be 1 to 3 layers of 1 to 512 units",
 }
 
 # Wrong answers that cannot help costing a later exercise too: batches from NumPy's global random state differ
 # on every call, so no test can replay the learner's own iterate_minibatches.
-CASCADES = {"iterate_minibatches--global-np-random": {"test_train"}}
+# The capstone is the learner's own pipeline (issue 12): their CapstoneNet, trained by their train and
+# iterate_minibatches. A mistake that keeps the network from learning (labels shuffled apart from their rows,
+# one full-batch step per epoch) or crashes it (a backward pass in the forward order, a layer left without
+# gradients) costs the capstone too; its message then says that the settings are fine with the book's
+# pipeline and to fix the failing exercise first. Mistakes that still train well cost only their exercise.
+CASCADES = {"iterate_minibatches--global-np-random": {"test_train"},
+            "iterate_minibatches--shuffles-separately": {"test_capstone_config"},
+            "train--full-batch": {"test_capstone_config"},
+            "CapstoneNet--forward-order": {"test_capstone_config"},
+            "CapstoneNet--first-layer-left-out": {"test_capstone_config"}}
 
 _TRAIN_LOOP = ("    for _ in range(num_epochs):\n        for Xb, yb in iterate_minibatches(X, y, batch_size, rng):\n"
                "            sgd_step(net.params, net.gradient(Xb, yb), lr)\n")
@@ -277,8 +333,39 @@ VARIANTS = {
                            "        values = list(evaluate(net, X, y)) + (list(evaluate(net, X_val, y_val)) if X_val is not None else [])\n"
                            "        for k, v in zip(keys, values):\n            history[k].append(float(v))\n    return history"),
     ],
+    "CapstoneNet": [
+        ("ok-plus-not-branch", _capstone_net(
+            "dA = self.affines[-1].backward(self.last_layer.backward(1.0))\n"
+            "for i in reversed(range(self.num_layers - 1)):\n"
+            "    d_through = self.affines[i].backward(self.relus[i].backward(dA))\n"
+            "    dA = d_through + dA if self.skips[i] else d_through\n" + _GRADS)),
+        ("ok-reversed-zip", _capstone_net(
+            "dA = self.affines[-1].backward(self.last_layer.backward(1.0))\n"
+            "for affine, relu, branch, skip in reversed(list(zip(self.affines, self.relus, self.branches, self.skips))):\n"
+            "    d_in = affine.backward(relu.backward(dA))\n"
+            "    dA = branch.backward(dA, d_in) if skip else d_in\n"
+            "return {name: (layer.dW if name[0] == 'W' else layer.db)\n"
+            "        for l, layer in enumerate(self.affines, start=1) for name in (f'W{l}', f'b{l}')}")),
+        ("ok-while-copies", _capstone_net(
+            "dout = self.last_layer.backward(1.0)\n"
+            "dout = self.affines[self.num_layers - 1].backward(dout)\n"
+            "i = self.num_layers - 2\n"
+            "while i >= 0:\n"
+            "    upstream = dout\n"
+            "    dout = self.relus[i].backward(upstream)\n"
+            "    dout = self.affines[i].backward(dout)\n"
+            "    if self.skips[i]:\n"
+            "        dout = self.branches[i].backward(dout, upstream)\n"
+            "    i -= 1\n"
+            "grads = {}\n"
+            "for i in range(self.num_layers):\n"
+            "    grads['W' + str(i + 1)] = self.affines[i].dW.copy()\n"
+            "    grads['b' + str(i + 1)] = self.affines[i].db.copy()\n"
+            "return grads")),
+    ],
     "capstone_config": [
         ("ok-two-hidden-layers", "def capstone_config():\n    return {'hidden_sizes': [128, 64], 'lr': 0.1, 'num_epochs': 60, 'batch_size': 32}"),
+        ("ok-skip-connections", "def capstone_config():\n    return {'hidden_sizes': [128, 128, 128], 'lr': 0.05, 'num_epochs': 50, 'batch_size': 32}"),
         ("ok-tuple-small-batches", "def capstone_config():\n    return dict(hidden_sizes=(256,), lr=0.05, num_epochs=60, batch_size=16)"),
         ("ok-numpy-values", "def capstone_config():\n    return {'hidden_sizes': np.array([200]), 'lr': np.float64(0.1), 'num_epochs': np.int64(40),\n"
                             "            'batch_size': 32}"),
@@ -336,20 +423,23 @@ def test_trimmed_notebook_keeps_every_graded_cell():
 
 
 def test_solution_gets_full_marks(graded):
-    assert_full_marks(graded["solution"], CHAPTER, 16)
+    assert_full_marks(graded["solution"], CHAPTER, 19)
 
 
 def test_korean_edition_grades_the_same(graded):
     """The Korean notebooks, graded by the same course: full marks, 0, each first mutant caught in Korean."""
-    assert_korean_edition(graded, CHAPTER, 16, MUTANTS, TEST_CELLS)
+    assert_korean_edition(graded, CHAPTER, 19, MUTANTS, TEST_CELLS)
 
 
-def test_capstone_reaches_97_percent(graded):
-    # the capstone test cell retrains the network with the solution's settings and prints its test accuracy
+def test_capstone_trains_the_learners_network(graded):
+    # the capstone test trains the solution's own CapstoneNet with its own train: it reports the validation
+    # accuracy (never a test accuracy), and its hidden part (>= 97 % on an unseen split) passed: full points
     out = graded["solution"].cells["test_capstone_config"].stdout
-    match = re.search(r"capstone test accuracy: ([0-9.]+) \((\d+) epochs in ([0-9.]+) s\)", out)
+    match = re.search(r"capstone validation accuracy: ([0-9.]+) \((\d+) epochs in ([0-9.]+) s\)", out)
     assert match, f"the capstone test cell printed no accuracy: {out!r}"
-    assert float(match[1]) >= 0.97, out
+    assert float(match[1]) >= 0.95, out
+    assert "test accuracy" not in out
+    assert graded["solution"].cells["test_capstone_config"].score == 3
 
 
 def test_learner_notebook_scores_zero_with_stub_errors(graded):

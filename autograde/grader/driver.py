@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import re
 import shutil
 import sys
 import time
@@ -78,6 +79,22 @@ def prepare_course(root: Path, chapter: str, config):
     return api
 
 
+LIBRARY_DIR = "mynnbook"                  # the learner's own library (nnbook-mine), handed in with the chapter
+LIBRARY_FILE = re.compile(r"^(?:[a-z_][a-z0-9_]{0,40}\.py|status\.json)$")
+LIBRARY_FILE_BYTES = 1_000_000
+
+
+def _copy_library(src: Path, dest: Path) -> None:
+    """The learner's library folder, if handed in: its modules and status.json, plain files only (no links,
+    no subfolders, nothing large). It runs in the learner's sandbox like the rest of their code."""
+    if not src.is_dir() or src.is_symlink():
+        return
+    for p in sorted(src.iterdir())[:64]:
+        if LIBRARY_FILE.match(p.name) and p.is_file() and not p.is_symlink() and p.stat().st_size <= LIBRARY_FILE_BYTES:
+            dest.mkdir(exist_ok=True)
+            shutil.copy(p, dest / p.name)
+
+
 def lay_out(sub_dir: Path | None, chapter: str, release, target: Path) -> list[str]:
     """Put one learner's files for ``chapter`` into ``target`` (their folder in ``course/submitted``).
 
@@ -115,6 +132,7 @@ def lay_out(sub_dir: Path | None, chapter: str, release, target: Path) -> list[s
             for p in sub_dir.iterdir():          # the learner's other files (data, modules) go along
                 if p.is_file() and not p.is_symlink() and p.suffix != ".ipynb":
                     shutil.copy(p, target / p.name)
+            _copy_library(sub_dir / LIBRARY_DIR, target / LIBRARY_DIR)
     if nb is None:
         nb = nbformat.from_dict(release)
     add_notes(nb, notes)

@@ -88,11 +88,13 @@ def stage_library(stage: Path, blocked_module: str | None, allowed_modules: list
     for name in ("kernel.py", "wire.py", "textlimit.py", "isolation.py", "seccomp.py"):
         shutil.copy(HERE / name, grader / name)
     src = paths.library_dir()
-    for name in ["__init__", "testing", "i18n", *allowed_modules]:
+    for name in ["__init__", "testing", "i18n", "live", "data", "mine", *allowed_modules]:
         if name != blocked_module and (src / f"{name}.py").exists():
             shutil.copy(src / f"{name}.py", lib / f"{name}.py")
     if (src / "locale").is_dir():               # the messages' translations (public: no hidden test's hint)
         shutil.copytree(src / "locale", lib / "locale", ignore=shutil.ignore_patterns("*.po"))
+    if (src / "digits.npy").exists():                # nnbook.data's digits (the capstone's data)
+        shutil.copy(src / "digits.npy", lib / "digits.npy")
     mpl = stage / "mpl"
     mpl.mkdir(exist_ok=True)
     try:
