@@ -65,3 +65,33 @@ def test_the_figure_pattern_sees_figures():
     for path in SOLUTIONS:
         drawn = [c for c in _cells(path) if c.cell_type == "code" and DRAWS.search(c.source)]
         assert drawn, f"{path.stem}: no figure found, so the caption check would pass vacuously"
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.stem)
+def test_no_cell_rebinds_the_label_translator(path):
+    # The figure and widget labels go through `_` (nnbook.i18n's gettext). A cell that uses `_` as a
+    # throwaway name at the top level (`for _ in ...`, `_, _, h = ...`) rebinds it in the kernel, and every
+    # later figure fails with "'int' object is not callable" -- in the lab and under Validate alike.
+    import ast
+
+    class TopLevelStores(ast.NodeVisitor):
+        found: list = []
+
+        def skip(self, node):
+            pass
+        visit_FunctionDef = visit_AsyncFunctionDef = visit_Lambda = visit_ClassDef = skip
+        visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = skip
+
+        def visit_Name(self, node):
+            if node.id == "_" and isinstance(node.ctx, ast.Store):
+                self.found.append(node.lineno)
+
+    bad = []
+    for cell in _cells(path):
+        if cell.cell_type != "code":
+            continue
+        visitor = TopLevelStores()
+        visitor.found = []
+        visitor.visit(ast.parse("\n".join(l for l in cell.source.splitlines() if not l.lstrip().startswith(("%", "!")))))
+        bad += [f"{cell.get('id')} line {n}" for n in visitor.found]
+    assert not bad, f"{path.stem}: `_` (the labels' translator) is rebound at the top level of: {bad}"
