@@ -89,6 +89,10 @@ def main(argv: list[str] | None = None) -> int:
             p.error("--db: not a database URL (sqlite:///PATH or postgresql://USER@HOST/DB)")
     if args.batch is not None and args.batch < 1:
         p.error("--batch must be at least 1")
+    if args.scheduler:
+        import logging
+        # a lost scheduler is reported below in one sentence, not as distributed's reconnect traceback
+        logging.getLogger("distributed.client").setLevel(logging.CRITICAL)
     limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
                     memory_mb=args.memory_mb)
     try:

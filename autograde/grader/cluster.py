@@ -267,10 +267,12 @@ class Session:
     address: str
     cluster: object = None                       # a LocalCluster this session started
     warm: list = field(default_factory=list)
+    owned: bool = True                           # False: the caller's Client, left open
 
     def close(self):
         try:
-            self.client.close()
+            if self.owned:
+                self.client.close()
         except Exception:  # noqa: BLE001 - a scheduler already gone
             pass
         if self.cluster is not None:
@@ -279,12 +281,18 @@ class Session:
 
 def connect(scheduler: str, *, chapters: list[str] = (), execute: dict | None = None, jobs: int | None = None,
             timeout: float = 30) -> Session:
-    """Connect to ``scheduler`` (``tcp://HOST:PORT``, or ``local[:N]`` for a LocalCluster of N worker
-    processes) and register :class:`GradingSlot` (the book, and the chapters to warm up) on every worker,
+    """Connect to ``scheduler`` (``tcp://HOST:PORT``, ``local[:N]`` for a LocalCluster of N worker
+    processes, or an already connected ``distributed.Client``, left open) and register :class:`GradingSlot` (the book, and the chapters to warm up) on every worker,
     present and future."""
     from distributed import Client, LocalCluster
 
     cluster = None
+    if not isinstance(scheduler, str):           # a connected distributed.Client (dask-gateway, a notebook)
+        client, address, owned = scheduler, getattr(scheduler.scheduler, "address", "the scheduler"), False
+        book, digest = book_bundle()
+        warm = [(ch, execute or {}) for ch in chapters]
+        client.register_plugin(GradingSlot(book, digest, warm), name=PLUGIN)
+        return Session(client, address, None, warm, owned)
     if scheduler == "local" or scheduler.startswith("local:"):
         n = int(scheduler.split(":", 1)[1]) if ":" in scheduler else (jobs or os.cpu_count() or 1)
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)

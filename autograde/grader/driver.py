@@ -320,12 +320,12 @@ def grade(submissions: Path, chapters: list[str], out: Path, *, students: list[s
     ``OUT/course/gradebook.db``."""
     from .. import intake as intake_mod, late, lms as lms_mod, report as report_mod
     from ..reports import write_reports
-    from .gradebook import set_db_url
+    from .gradebook import normalize_db_url, set_db_url
 
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     if db:
-        set_db_url(out / "course", db)
+        set_db_url(out / "course", normalize_db_url(db))
     intake = intake_mod.collect(Path(submissions), chapters, out, students=students)
     if due is not None or late_penalty:
         from traitlets.config import Config
@@ -333,7 +333,7 @@ def grade(submissions: Path, chapters: list[str], out: Path, *, students: list[s
         merged.merge(Config(kwargs.pop("extra_config", None) or {}))
         kwargs["extra_config"] = merged
     session = None
-    if scheduler:
+    if scheduler is not None:
         from ..sandbox import Limits
         from . import cluster
         session = cluster.connect(scheduler, chapters=chapters, jobs=kwargs.get("jobs"),

@@ -62,6 +62,16 @@ def db_url(root: Path) -> str:
     return f"sqlite:///{Path(root)}/gradebook.db"
 
 
+def normalize_db_url(url: str) -> str:
+    """``postgresql://...`` names the driver this package installs (psycopg 3), whatever SQLAlchemy's
+    default for the dialect is; other URLs are kept as given."""
+    from sqlalchemy.engine import make_url
+    u = make_url(url)
+    if u.drivername == "postgresql":
+        return u.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return url
+
+
 def set_db_url(root: Path, url: str | None) -> None:
     """Remember the gradebook URL of the course in ``root`` (``None``: the SQLite default). The file is
     private to the owner: a PostgreSQL URL may carry a password."""
