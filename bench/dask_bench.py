@@ -110,13 +110,14 @@ def main() -> int:
     p.add_argument("--workdir", type=Path, default=None)
     a = p.parse_args()
 
-    from autograde.grader.driver import ensure_bin_on_path
+    from autograde.grader.driver import _quiet_gradebook_warnings, ensure_bin_on_path
     from autograde.grader.gradebook import tune_sqlite
     from dask_helpers import LocalDask, assert_same_grades, cluster_stats
     from pgserver import PostgresServer
 
     ensure_bin_on_path()
     tune_sqlite()
+    _quiet_gradebook_warnings()
     work = a.workdir or Path(tempfile.mkdtemp(prefix="nnbook-dask-bench-"))
     demo = work / "class"
     build_class(demo, a.learners)

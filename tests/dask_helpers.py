@@ -18,7 +18,10 @@ CHAPTER = "01_neuron"
 # honest, wrong, blank, faulty and hostile learners (autograde/demo_class.py's kinds)
 KINDS = ["correct-000", "correct-001", "wrong-perceptron-forgot-return", "blank-000", "fault-endless-loop",
          "fault-os-exit", "hack-numpy-patch", "hack-read-tests"]
-FLAGS = ["--cell-timeout", "4", "--notebook-timeout", "60", "-q"]
+# every submission late (nbgrader's timestamp.txt, written by small_class, 3 h after the due date): the
+# due date, lateness and penalties travel to the workers and back into the gradebook too
+SUBMITTED = "2026-01-02 03:04:05.000000 UTC"
+FLAGS = ["--cell-timeout", "4", "--notebook-timeout", "60", "-q", "--due", "2026-01-01", "--late-penalty", "1/day"]
 
 
 def small_class(dest: Path, kinds: list[str] = KINDS) -> Path:
@@ -27,6 +30,8 @@ def small_class(dest: Path, kinds: list[str] = KINDS) -> Path:
     demo_class.build(CHAPTER, 30, full)
     for k in kinds:
         shutil.copytree(full / "submitted" / k, dest / "submitted" / k)
+        if (dest / "submitted" / k / CHAPTER).is_dir():
+            (dest / "submitted" / k / CHAPTER / "timestamp.txt").write_text(SUBMITTED + "\n")
     shutil.rmtree(full)
     return dest
 

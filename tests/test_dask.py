@@ -15,7 +15,7 @@ from pathlib import Path
 from autograde.grader import cluster
 from autograde.grader.driver import course_config
 from autograde.grader.gradebook import db_url, done_digests
-from dask_helpers import CHAPTER, FLAGS, KINDS, LocalDask, assert_same_grades, cluster_stats, small_class
+from dask_helpers import CHAPTER, FLAGS, KINDS, LocalDask, assert_same_grades, cluster_stats, grades, small_class
 
 pytestmark = pytest.mark.slow
 COURSE_ID = course_config(Path("/nonexistent")).CourseDirectory.course_id
@@ -64,6 +64,8 @@ def test_two_workers_grade_exactly_as_one_machine(demo, one_machine, dask_cluste
     out = tmp_path / "dask"
     assert cli.main([str(demo), CHAPTER, "-o", str(out), "--scheduler", dask_cluster.address, *FLAGS]) == 0
     assert_same_grades(one_machine, out)
+    row = grades(out)["correct-000"]            # late (FLAGS): the penalty came back from a worker
+    assert float(row[f"{CHAPTER}:penalty"]) == 1 and float(row[f"{CHAPTER}:total"]) == float(row[f"{CHAPTER}:max"]) - 1
     stats = cluster_stats(out)
     assert stats["workers used"] == 2 and stats["written"] == len(KINDS) and stats["duplicates ignored"] == 0
     # the workers got bytes, not paths: each has its own scratch course, and the client's course has what

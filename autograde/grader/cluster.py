@@ -26,6 +26,7 @@ machine: the same code path, without a cluster.
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import io
 import json
@@ -175,7 +176,7 @@ class GradingSlot(WorkerPlugin):
 
         key = hashlib.sha256(json.dumps([chapter, extra, due], sort_keys=True, default=str).encode()).hexdigest()[:16]
         if key not in self.courses:
-            extra = json.loads(json.dumps(extra))
+            extra = copy.deepcopy(extra)
             extra.setdefault("SandboxedExecute", {})["stage_root"] = str(self.scratch / "stages")
             root = self.scratch / "courses" / key
             config = course_config(root, extra)
