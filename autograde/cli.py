@@ -46,9 +46,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--course", type=Path, metavar="DIR",
                    help="the book's folder (with solutions/); default: $NNBOOK_COURSE, the current folder, "
                         "or the checkout nnbook is installed from")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="grade on this Dask cluster (tcp://HOST:PORT of a dask.distributed scheduler; "
+                        "'local' or 'local:N' starts N worker processes here); default: a process pool here")
+    p.add_argument("--batch", type=int, metavar="N", help="with --scheduler: learners per Dask task (default: "
+                   "up to 8, about three batches per worker)")
+    p.add_argument("--db", metavar="URL", help="the gradebook's database (nbgrader's db_url), e.g. "
+                   "postgresql://USER@HOST/DB; remembered for OUT; default SQLite in OUT/course/gradebook.db")
     args = p.parse_args(argv)
 
     from . import paths
+    from .grader.cluster import SchedulerLost
     from .grader.driver import ensure_bin_on_path, grade
     from .intake import NoSubmissions
     from .late import parse_due
@@ -72,16 +80,33 @@ def main(argv: list[str] | None = None) -> int:
             penalty(args.late_penalty, 0.0, 0)
     except ValueError as e:
         p.error(str(e))
+    if args.db:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+        try:
+            make_url(args.db)
+        except ArgumentError:
+            p.error("--db: not a database URL (sqlite:///PATH or postgresql://USER@HOST/DB)")
+    if args.batch is not None and args.batch < 1:
+        p.error("--batch must be at least 1")
+    if args.scheduler:
+        import logging
+        # a lost scheduler is reported below in one sentence, not as distributed's reconnect traceback
+        logging.getLogger("distributed.client").setLevel(logging.CRITICAL)
     limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
                     memory_mb=args.memory_mb)
     try:
         classes, summary = grade(args.submissions, args.chapters, args.out, jobs=args.jobs, limits=limits,
                                  use_sandbox=not args.no_sandbox, progress=not args.quiet,
                                  feedback=not args.no_feedback, students=args.student, due=due,
-                                 late_penalty=args.late_penalty, lms=args.lms, report=not args.no_report)
+                                 late_penalty=args.late_penalty, lms=args.lms, report=not args.no_report,
+                                 scheduler=args.scheduler, db=args.db, batch_size=args.batch)
     except NoSubmissions as e:
         print(f"nnbook-grade: {e}", file=sys.stderr)
         return 2
+    except SchedulerLost as e:
+        print(f"nnbook-grade: {e}", file=sys.stderr)
+        return 3
     print(summary)
     errors = {l: e for c in classes for l, e in c.grader_errors.items()}
     if errors:

@@ -705,10 +705,11 @@ def load_state(out: Path) -> dict:
 def gradebook_learners(out: Path, chapter: str) -> list[str]:
     """Every learner with a submission of ``chapter`` in the output's gradebook (earlier runs too)."""
     from nbgrader.api import Gradebook, MissingEntry
-    db = Path(out) / "course" / "gradebook.db"
-    if not db.exists():
+    from .grader.gradebook import db_url
+    url = db_url(Path(out) / "course")
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
         return []
-    with Gradebook(f"sqlite:///{db}") as gb:
+    with Gradebook(url) as gb:
         try:
             return sorted(s.student.id for s in gb.find_assignment(chapter).submissions)
         except MissingEntry:

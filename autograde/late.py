@@ -91,11 +91,12 @@ def set_due(api, chapter: str, due: dt.datetime | None) -> None:
 def times(root: Path, chapter: str, learners: list[str]) -> dict[str, dict]:
     """``{learner: {submitted, due, seconds_late, penalty}}`` as nbgrader's gradebook has them."""
     from nbgrader.api import Gradebook, MissingEntry
+    from .grader.gradebook import db_url
     found = {}
-    db = Path(root) / "gradebook.db"
-    if not db.exists():
+    url = db_url(root)
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
         return found
-    with Gradebook(f"sqlite:///{db}") as gb:
+    with Gradebook(url) as gb:
         for sid in learners:
             try:
                 sub = gb.find_submission(chapter, sid)

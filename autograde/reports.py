@@ -37,6 +37,9 @@ def write_reports(out: Path, classes: list, state: dict | None = None) -> str:
         lines.append(f"== {c.chapter}: {n} learners graded in {c.seconds:.1f} s "
                      f"({c.seconds / max(n, 1):.2f} s per notebook; "
                      + ", ".join(f"{k} {v:.1f} s" for k, v in c.timing.items()) + ")")
+        if getattr(c, "stats", None):
+            lines.append("   on the Dask cluster: " + ", ".join(
+                f"{k} {v:.1f}" if isinstance(v, float) else f"{k} {v}" for k, v in c.stats.items()))
         width = max([len(inert.csv_cell(l)) for l in c.results] + [7])
         for l, r in sorted(c.results.items()):
             mark = f"  !! {r.problem}" if r.problem else ""

@@ -37,17 +37,21 @@ class ClassResult:
     seconds: float = 0.0
     timing: dict[str, float] = field(default_factory=dict)   # summed seconds per phase
     grader_errors: dict[str, str] = field(default_factory=dict)
+    stats: dict = field(default_factory=dict)                 # on a Dask cluster: batches, workers, writes
 
 
 # ----------------------------------------------------------------------------- the course
 def course_config(root: Path, extra: dict | None = None):
-    """The book's nbgrader configuration, for a course in ``root`` with its own gradebook."""
+    """The book's nbgrader configuration, for a course in ``root`` with its own gradebook (nbgrader's
+    ``db_url``: SQLite in ``root``, or the database ``--db`` named for this course)."""
     from traitlets.config import Config, PyFileConfigLoader
+
+    from .gradebook import db_url
 
     config = PyFileConfigLoader(paths.nbgrader_config_file().name, path=str(paths.nbgrader_config_file().parent)).load_config()
     config.merge(Config({
         "CourseDirectory": {"root": str(root), "source_directory": "source", "release_directory": "release",
-                            "db_url": f"sqlite:///{root}/gradebook.db"},
+                            "db_url": db_url(root)},
         "Application": {"log_level": "WARN"},
     }))
     if extra:
@@ -144,16 +148,20 @@ def lay_out(sub_dir: Path | None, chapter: str, release, target: Path) -> list[s
 _API = None
 
 
+def _quiet_gradebook_warnings() -> None:
+    """nbgrader 0.9's gradebook triggers this SQLAlchemy notice on every submission (harmless, and
+    one line per learner would drown the progress bar); nbgrader's own warnings stay on."""
+    import warnings
+
+    from sqlalchemy.exc import SAWarning
+    warnings.filterwarnings("ignore", message=r"Object of type <\w+> not in session", category=SAWarning)
+
+
 def _worker_api(config):
     global _API
     if _API is None:
-        import warnings
-
         from nbgrader.apps import NbGraderAPI
-        from sqlalchemy.exc import SAWarning
-        # nbgrader 0.9's gradebook triggers this SQLAlchemy notice on every submission (harmless, and
-        # one line per learner would drown the progress bar); nbgrader's own warnings stay on.
-        warnings.filterwarnings("ignore", message=r"Object of type <\w+> not in session", category=SAWarning)
+        _quiet_gradebook_warnings()
         _API = NbGraderAPI(config=config)
     return _API
 
@@ -194,10 +202,22 @@ def find_learners(submitted: Path) -> list[str]:
     return sorted(p.name for p in submitted.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
+def execute_traits(limits, use_sandbox: bool) -> dict:
+    """``SandboxedExecute``'s configuration for these limits."""
+    return {"cell_timeout": limits.cell_timeout, "notebook_timeout": limits.notebook_timeout,
+            "memory_mb": limits.memory_mb, "file_mb": limits.file_mb, "processes": limits.processes,
+            "open_files": limits.open_files, "sandbox": use_sandbox}
+
+
 def grade_chapter(chapter: str, submitted: Path, out: Path, *, jobs: int | None = None, limits=None,
                   use_sandbox: bool = True, learners: list[str] | None = None, progress: bool = True,
-                  feedback: bool = True, extra_config: dict | None = None, due=None) -> ClassResult:
-    """Grade every learner's ``submitted/<learner>/<chapter>/`` into the course in ``out/course``."""
+                  feedback: bool = True, extra_config: dict | None = None, due=None, session=None,
+                  batch_size: int | None = None) -> ClassResult:
+    """Grade every learner's ``submitted/<learner>/<chapter>/`` into the course in ``out/course``.
+
+    ``session``: a :class:`autograde.grader.cluster.Session` -- grade on its Dask cluster (workers get the
+    files as bytes, the client writes the gradebook in batches of ``batch_size`` learners); without it,
+    on this machine's process pool (``jobs`` processes)."""
     from ..sandbox import Limits, warn_if_unsandboxed
 
     t0 = time.monotonic()
@@ -212,10 +232,7 @@ def grade_chapter(chapter: str, submitted: Path, out: Path, *, jobs: int | None 
     # the course (left from the last run, for inspection) and are cleared when the next run starts
     stages = root / ".nnbook" / "stages"
     shutil.rmtree(stages, ignore_errors=True)
-    execute = {"cell_timeout": limits.cell_timeout, "notebook_timeout": limits.notebook_timeout,
-               "memory_mb": limits.memory_mb, "file_mb": limits.file_mb, "processes": limits.processes,
-               "open_files": limits.open_files, "sandbox": use_sandbox,
-               "stage_root": str(stages)}
+    execute = {**execute_traits(limits, use_sandbox), "stage_root": str(stages)}
     extra = {"SandboxedExecute": execute}
     if extra_config:
         from traitlets.config import Config
@@ -238,6 +255,45 @@ def grade_chapter(chapter: str, submitted: Path, out: Path, *, jobs: int | None 
         bar = tqdm(total=len(learners), desc=f"grading {chapter}", unit="learner", file=sys.stderr)
     grader_errors: dict[str, str] = {}
     timing = {"autograde (workers)": 0.0}
+    stats = {}
+    if session is not None:
+        from . import cluster
+        ran = cluster.run(session, chapter, root, learners, extra=_plain(extra), config=config, feedback=feedback,
+                          due=due.isoformat() if due is not None else None, batch_size=batch_size, bar=bar)
+        grader_errors, timing, stats = ran["grader_errors"], ran["timing"], ran["stats"]
+        for learner, why in ran["feedback_errors"].items():
+            problems[learner].append(why)
+    else:
+        from .gradebook import forget_digests
+        forget_digests(config.CourseDirectory.db_url, config.CourseDirectory.course_id, chapter, learners)
+        _run_pool(chapter, learners, config, root, jobs, feedback, bar, grader_errors, timing, problems)
+    if bar:
+        bar.close()
+    results = read_results(root, chapter, learners, config)
+    for learner, res in results.items():
+        notes = [n for n in res.notes if n not in problems.get(learner, [])]
+        all_notes = list(dict.fromkeys(problems.get(learner, []) + notes))     # each note once
+        if learner in grader_errors:
+            res.grader_error = grader_errors[learner]
+            all_notes.append(f"GRADER ERROR (not the learner's fault; not graded): {grader_errors[learner]}")
+        res.notes = all_notes
+        if all_notes:
+            res.problem = "; ".join(all_notes)
+    return ClassResult(chapter, results, problems, time.monotonic() - t0, timing, grader_errors, stats)
+
+
+def _plain(config) -> dict:
+    """A traitlets configuration (or a dict of them) as plain dicts, to send to a Dask worker."""
+    if isinstance(config, dict):
+        return {str(k): _plain(v) for k, v in config.items()}
+    if isinstance(config, (list, tuple)):
+        return [_plain(v) for v in config]
+    return config
+
+
+def _run_pool(chapter, learners, config, root, jobs, feedback, bar, grader_errors, timing, problems):
+    """One machine: ``jobs`` worker processes (each keeping its warm sandbox) autograde one learner at a
+    time, then write feedback pages for a share of the learners each."""
     ctx = mp.get_context("fork")
     workers = max(1, min(jobs, len(learners) or 1))
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
@@ -268,39 +324,45 @@ def grade_chapter(chapter: str, submitted: Path, out: Path, *, jobs: int | None 
                 for learner, why in failed.items():
                     problems[learner].append(why)
             timing["feedback pages"] = time.monotonic() - t_fb
-    if bar:
-        bar.close()
-    results = read_results(root, chapter, learners, config)
-    for learner, res in results.items():
-        notes = [n for n in res.notes if n not in problems.get(learner, [])]
-        all_notes = list(dict.fromkeys(problems.get(learner, []) + notes))     # each note once
-        if learner in grader_errors:
-            res.grader_error = grader_errors[learner]
-            all_notes.append(f"GRADER ERROR (not the learner's fault; not graded): {grader_errors[learner]}")
-        res.notes = all_notes
-        if all_notes:
-            res.problem = "; ".join(all_notes)
-    return ClassResult(chapter, results, problems, time.monotonic() - t0, timing, grader_errors)
 
 
 def grade(submissions: Path, chapters: list[str], out: Path, *, students: list[str] | None = None,
           due=None, late_penalty: str | None = None, lms: list[str] | None = None, report: bool = True,
-          **kwargs) -> tuple[list[ClassResult], str]:
+          scheduler: str | None = None, db: str | None = None, **kwargs) -> tuple[list[ClassResult], str]:
     """Everything ``nnbook-grade`` does: a folder or a zip in (any layout :mod:`autograde.intake`
-    reads), reports out. ``students``: grade only these, keeping everyone else's results."""
+    reads), reports out. ``students``: grade only these, keeping everyone else's results.
+
+    ``scheduler``: a Dask scheduler's address (``tcp://HOST:PORT``, or ``local[:N]``) to grade on
+    (:mod:`autograde.grader.cluster`); ``db``: the gradebook's database URL (nbgrader's ``db_url``,
+    e.g. ``postgresql://user@host/db``), remembered for this output folder; default SQLite in
+    ``OUT/course/gradebook.db``."""
     from .. import intake as intake_mod, late, lms as lms_mod, report as report_mod
     from ..reports import write_reports
+    from .gradebook import normalize_db_url, set_db_url
 
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
+    if db:
+        set_db_url(out / "course", normalize_db_url(db))
     intake = intake_mod.collect(Path(submissions), chapters, out, students=students)
     if due is not None or late_penalty:
         from traitlets.config import Config
         merged = Config(late.config(late_penalty))
         merged.merge(Config(kwargs.pop("extra_config", None) or {}))
         kwargs["extra_config"] = merged
-    classes = [grade_chapter(ch, intake.submitted, out, learners=list(intake.learners), due=due, **kwargs)
-               for ch in chapters]
+    session = None
+    if scheduler is not None:
+        from ..sandbox import Limits
+        from . import cluster
+        session = cluster.connect(scheduler, chapters=chapters, jobs=kwargs.get("jobs"),
+                                  execute=execute_traits(kwargs.get("limits") or Limits(),
+                                                         kwargs.get("use_sandbox", True)))
+    try:
+        classes = [grade_chapter(ch, intake.submitted, out, learners=list(intake.learners), due=due,
+                                 session=session, **kwargs) for ch in chapters]
+    finally:
+        if session is not None:
+            session.close()
     classes, state = intake_mod.finish(out, classes, intake)
     summary = (f"read {submissions} as {intake.layout}: {len(intake.learners)} learner(s)"
                + (f" (only {', '.join(intake.learners)}; everyone else as graded before)" if students else "")
