@@ -30,13 +30,14 @@ def uptime() -> str:
 
 def run_once(path: Path) -> float:
     import nbformat
+    from jupyter_client import KernelManager
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
     sockets = Path(tempfile.mkdtemp(prefix="nbt-"))
     try:
-        client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
-                                transport="ipc", ip=str(sockets / "k"))
+        km = KernelManager(kernel_name="python3", transport="ipc", ip=str(sockets / "k"))
+        client = NotebookClient(nb, km=km, timeout=600, resources={"metadata": {"path": str(path.parent)}})
         t = time.monotonic()
         client.execute()
         return time.monotonic() - t
