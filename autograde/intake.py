@@ -686,7 +686,7 @@ def finish(out: Path, classes: list, intake: Intake) -> tuple[list, dict]:
             c.results.update(fresh)                  # this run's results carry its notes and grader errors
         for sid, res in c.results.items():
             notes = list(state["learners"].get(sid, {}).get("notes", []))
-            notes += [n for n in chp.get(sid, []) + res.notes if n not in notes]
+            notes = list(dict.fromkeys(notes + chp.get(sid, []) + res.notes))      # each note once
             c.problems[sid] = notes
             res.notes = notes
             res.problem = "; ".join(notes) or None

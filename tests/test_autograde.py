@@ -158,6 +158,8 @@ def test_faults_are_explained(graded):
     }
     for learner, words in expect.items():
         assert words in rows[learner]["problems"], (learner, rows[learner]["problems"])
+        notes = rows[learner]["problems"].split("; ")
+        assert len(notes) == len(set(notes)), f"{learner}: a note is shown more than once: {notes}"
     summary = (graded["out"] / "summary.txt").read_text()
     assert "fault-endless-loop" in summary and "stopped after" in summary
 
