@@ -89,7 +89,7 @@ $(PROXY):
 
 ## test: set up everything (system packages too), then run every test
 test: sysdeps setup class-env proxy
-	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 setup: $(VENV)/.installed
 
