@@ -299,3 +299,14 @@ def test_grading_works_with_the_python_installation_under_tmp(tmp_path):
     out = subprocess.run([str(venv / "bin" / "python"), "-c", code], capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stderr[-3000:]
     assert f"TOTAL {FULL} {FULL} {venv}" in out.stdout, out.stdout
+
+
+def test_the_judge_shell_leaves_the_graders_main_module_alone():
+    """The judge's IPython shell is embedded in the grader: sys.modules['__main__'] stays the grader's, so a
+    Dask LocalCluster (multiprocessing spawn) still starts in a process that graded in the judge before."""
+    import sys
+
+    before = sys.modules["__main__"]
+    shell = judge.judge_shell()
+    result = shell.run_cell("def where():\n    return __name__\nwhere()", store_history=False)
+    assert result.result == "__main__" and sys.modules["__main__"] is before

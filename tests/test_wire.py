@@ -110,10 +110,33 @@ def test_fuzzed_values_raise_only_wire_errors(obj, blobs):
     ({"L": "x"}, []), ({"H": "1"}, []), ({"Q": 1}, []), ({"F": "1", "G": 2, "x": 3}, []), ([1, 2], []),
     ({"I": "9" * 10000}, []),
     ({"A": 0}, [b"\x93NUMPY\x01\x00v\x00{'descr': '|O', 'fortran_order': False, 'shape': (1,), }" + b" " * 50]),
+    # raw arrays: the dtype and shape must describe the bytes exactly, and no dtype may hold objects
+    ({"A": 0, "d": "|O8", "s": [1]}, [b"\0" * 8]), ({"A": 0, "d": "O", "s": [1]}, [b"\0" * 8]),
+    ({"A": 0, "d": "[('a', '<f8')]", "s": [1]}, [b"\0" * 8]), ({"A": 0, "d": "<f8", "s": [2]}, [b"\0" * 8]),
+    ({"A": 0, "d": "<f8", "s": [-1]}, [b""]), ({"A": 0, "d": "<f8", "s": "2"}, [b"\0" * 16]),
+    ({"A": 0, "d": "<f8", "s": [True]}, [b"\0" * 8]), ({"A": 0, "d": 8, "s": [1]}, [b"\0" * 8]),
+    ({"A": 0, "d": "<f8", "s": [1] * 40}, [b"\0" * 8]), ({"A": 0, "d": "|S0", "s": [10 ** 12, 10 ** 12]}, [b""]),
+    ({"A": 0, "d": "<f8", "s": [2 ** 40, 2 ** 40]}, [b""]), ({"A": 0, "s": [1]}, [b"\0" * 8]),
+    ({"S": 0, "d": "<f8", "s": [1]}, [b"\0" * 8]), ({"A": 0, "d": "<f8", "s": [1], "x": 1}, [b"\0" * 8]),
+    ({"A": 0, "d": "<M8[nonsense]", "s": [1]}, [b"\0" * 8]), ({"F": "1", "x": 1}, []),
 ])
 def test_malformed_values_raise_wire_error(obj, blobs):
     with pytest.raises(wire.WireError):
         wire.decode(obj, blobs, lambda hid, r: ("handle", hid))
+
+
+def test_arrays_keep_dtype_shape_and_values_and_arrive_writable():
+    for arr in (np.arange(6, dtype=">i4").reshape(2, 3), np.asfortranarray(np.ones((3, 2))), np.zeros((0, 4)),
+                np.array(["ab", "c"]), np.array([b"x"], dtype="S3"), np.array(["2026-12-03"], dtype="M8[D]"),
+                np.array([1 + 2j], dtype=np.complex64), np.array(True)):
+        back, _ = roundtrip(arr)
+        assert back.dtype == arr.dtype and back.shape == arr.shape and np.array_equal(back, arr)
+        assert back.flags.writeable
+    back, _ = roundtrip(np.float16(1.5))
+    assert type(back) is np.float16 and back == 1.5
+    structured = np.zeros(2, dtype=[("a", "<f8")])          # fields: not plain data, stays in the kernel
+    _, handles = roundtrip(structured)
+    assert len(handles) == 1
 
 
 def test_deep_nesting_is_refused():
@@ -207,3 +230,29 @@ def test_copy_back_advances_a_generator_and_refuses_a_bad_state():
     before = rng.bit_generator.state
     _copy_into(rng, ("__rng_state__", {"bit_generator": "nonsense"}))
     assert rng.bit_generator.state == before
+
+
+def test_a_call_copies_back_exactly_the_arrays_it_changed(tmp_path):
+    """Through a real learner kernel: an argument changed in place (positional or keyword, even to the same
+    bytes in another order) is what the test then sees; an argument only read is left exactly as it was."""
+    from autograde import sandbox
+    from autograde.grader.judge import Remote
+
+    sandbox.stage_library(tmp_path, None, [])
+    slot = sandbox.Slot(tmp_path, None, sandbox.Limits(cell_timeout=10, notebook_timeout=60))
+    try:
+        k = slot.fork(None)
+        header, _ = k.request({"op": "run", "source": (
+            "import numpy as np\n"
+            "def scale(x, *, out):\n    out[...] = 2 * x\n    x[::-1] = x.copy()\n    return float(x.sum())\n"
+            "def read(x):\n    return x.sum()\n")})
+        assert header["ok"], header
+        x, out = np.array([1.0, 2.0, 3.0]), np.zeros(3)
+        assert Remote(k, {"name": "scale"})(x, out=out) == 6.0
+        assert x.tolist() == [3.0, 2.0, 1.0] and out.tolist() == [2.0, 4.0, 6.0]
+        ro = np.array([1.0, 2.0])
+        ro.flags.writeable = False                      # a read-only argument: nothing to copy into
+        assert Remote(k, {"name": "read"})(ro) == 3.0 and ro.tolist() == [1.0, 2.0]
+        k.close()
+    finally:
+        slot.destroy()

@@ -19,6 +19,7 @@ so that in-place changes become visible to the judge.
 Standard library, NumPy and IPython only: the ``autograde`` package is not
 visible in the sandbox.
 """
+import io
 import os
 import pickle
 import signal
@@ -131,6 +132,19 @@ def _warning_to_stdout(message, category, filename, lineno, file=None, line=None
     sys.stdout.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
+class _Unpickler(pickle.Unpickler):
+    """The judge's arguments (trusted), with its proxies turned back into the objects they stand for."""
+
+    def __init__(self, file, child):
+        super().__init__(file)
+        self.child = child
+
+    def persistent_load(self, pid):
+        if pid[0] == "H":
+            return self.child.handles[pid[1]]
+        return self.child.resolve({"name": pid[1]})
+
+
 class Child:
     def __init__(self, sock, shell):
         self.sock, self.shell = sock, shell
@@ -156,15 +170,7 @@ class Child:
         return ns[name]
 
     def loads(self, blob):
-        handles, resolve = self.handles, self.resolve
-
-        class U(pickle.Unpickler):
-            def persistent_load(self, pid):
-                if pid[0] == "H":
-                    return handles[pid[1]]
-                return resolve({"name": pid[1]})
-        import io
-        return U(io.BytesIO(blob)).load()
+        return _Unpickler(io.BytesIO(blob), self).load()
 
     def reply(self, header, value=None, has_value=False, copyback=None):
         blobs = []
@@ -210,8 +216,9 @@ class Child:
                 elif op == "call":
                     fn = self.resolve(header["target"])
                     args, kwargs = self.loads(blobs[0]) if blobs else ((), {})
+                    before = _snapshot(args, kwargs)
                     result, has_value = fn(*args, **kwargs), True
-                    copyback = self.make_copyback(args, kwargs)
+                    copyback = self.make_copyback(args, kwargs, before)
                 elif op == "attr":
                     result, has_value = getattr(self.resolve(header["target"]), header["name"]), True
                 elif op == "setattr":
@@ -259,20 +266,41 @@ class Child:
                 wire.send(self.sock, {"ok": False, "ename": type(e).__name__, "evalue": str(e)[:2000],
                                       "stdout": out.text(), "stderr": err.text()})
 
-    def make_copyback(self, args, kwargs):
+    def make_copyback(self, args, kwargs, before):
         import numpy as np
 
-        def mutable(v):
-            return isinstance(v, (np.ndarray, list, dict, np.random.Generator))
+        def mutable(key, v):
+            if isinstance(v, np.ndarray):
+                # an array goes back only when the call changed it (most calls only read theirs)
+                return key not in before or not _unchanged(v, before[key])
+            return isinstance(v, (list, dict, np.random.Generator))
 
         def build(blobs):
             def enc(v):
                 if isinstance(v, np.random.Generator):
                     return {"G": wire.encode(v.bit_generator.state, blobs, self.handle_of)}
                 return wire.encode(v, blobs, self.handle_of)
-            return {"args": [[i, enc(a)] for i, a in enumerate(args) if mutable(a)],
-                    "kwargs": [[k, enc(a)] for k, a in kwargs.items() if mutable(a)]}
+            return {"args": [[i, enc(a)] for i, a in enumerate(args) if mutable(i, a)],
+                    "kwargs": [[k, enc(a)] for k, a in kwargs.items() if mutable(k, a)]}
         return build
+
+
+def _snapshot(args, kwargs) -> dict:
+    """The plain arrays among a call's arguments, as they were before it: {position or name: (dtype, shape, bytes)}."""
+    import numpy as np
+    out = {}
+    for key, v in [*enumerate(args), *kwargs.items()]:
+        if type(v) is np.ndarray and v.size <= _SNAPSHOT_MAX:
+            out[key] = (v.dtype, v.shape, v.tobytes())
+    return out
+
+
+_SNAPSHOT_MAX = 1 << 22      # elements: a larger array is sent back after every call, as before
+
+
+def _unchanged(v, before) -> bool:
+    dtype, shape, data = before
+    return v.dtype == dtype and v.shape == shape and v.tobytes() == data
 
 
 # ----------------------------------------------------------------------------- zygote
