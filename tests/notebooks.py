@@ -48,9 +48,28 @@ def with_cells(nb, replacements: dict[str, str]) -> nbformat.NotebookNode:
     return new
 
 
-def mutant_submissions(chapter: str, mutants: dict[str, list[tuple[str, str]]]) -> dict[str, nbformat.NotebookNode]:
-    """{student_id: notebook} with one wrong answer each; student ids are ``<grade_id>--<label>``."""
+def trimmed(nb) -> nbformat.NotebookNode:
+    """The notebook without its demo cells (plots, timings, demo training runs).
+
+    A learner may delete any cell that is neither graded nor exported; the autograder only needs the
+    imports, the exercises, the exported helpers and the test cells. Mutants, variants and cascades are
+    graded in this form to keep the suite fast (what the test cells decide does not depend on the demos);
+    the solution and the learner notebook are graded whole, and stock ``nbgrader validate`` runs the
+    variants in the whole learner notebook (:func:`assert_stock_validate_passes`)."""
+    nb = nbformat.from_dict(copy.deepcopy(nb))
+    nb.cells = [cell for cell in nb.cells
+                if cell.cell_type != "code" or cell.metadata.get("nbgrader") or "#| export" in cell.source
+                or cell.source.lstrip().startswith(("import ", "from "))]
+    return nb
+
+
+def mutant_submissions(chapter: str, mutants: dict[str, list[tuple[str, str]]],
+                       trim: bool = True) -> dict[str, nbformat.NotebookNode]:
+    """{student_id: notebook} with one wrong answer each; student ids are ``<grade_id>--<label>``.
+    ``trim``: without the demo cells (:func:`trimmed`)."""
     solution = read(solution_path(chapter))
+    if trim:
+        solution = trimmed(solution)
     subs = {}
     for gid, variants in mutants.items():
         for label, source in variants:
@@ -154,9 +173,10 @@ def assert_mutant_caught(graded: dict, student: str, test_cells: dict | None = N
 # Each variant is a correct implementation in another style; it must earn full marks from the grader
 # (``grade_submissions``, hidden tests included) and pass stock nbgrader's Validate on the learner notebook.
 
-def variant_submissions(chapter: str, variants: dict[str, list[tuple[str, str]]]) -> dict[str, nbformat.NotebookNode]:
+def variant_submissions(chapter: str, variants: dict[str, list[tuple[str, str]]],
+                        trim: bool = True) -> dict[str, nbformat.NotebookNode]:
     """{student_id: solution notebook with one exercise rewritten}; ids are ``<grade_id>--<label>``."""
-    return mutant_submissions(chapter, variants)
+    return mutant_submissions(chapter, variants, trim)
 
 
 variant_ids = mutant_ids
@@ -235,7 +255,7 @@ def assert_stock_validate_passes(chapter: str, variants: dict, folder: Path) -> 
 
 def cascade_submissions(chapter: str, cascades: dict) -> dict[str, nbformat.NotebookNode]:
     """{"cascade--<label>": solution notebook with one wrong exercise and correct ones that build on it}."""
-    solution = read(solution_path(chapter))
+    solution = trimmed(read(solution_path(chapter)))
     return {f"cascade--{label}": with_cells(solution, {gid: src, **(others or {})})
             for label, (gid, src, others) in cascades.items()}
 
@@ -277,7 +297,7 @@ def korean_submissions(chapter: str, mutants: dict[str, list[tuple[str, str]]]) 
     subs = {"ko-solution": solution, "ko-learner": korean_learner_path(chapter)}
     for gid, variants in mutants.items():
         label, source = variants[0]
-        subs[f"ko:{gid}--{label}"] = with_cells(solution, {gid: source})
+        subs[f"ko:{gid}--{label}"] = with_cells(trimmed(solution), {gid: source})
     return subs
 
 

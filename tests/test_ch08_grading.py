@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 from autograde.course import grade_submissions
-from notebooks import (assert_full_marks, assert_korean_edition, korean_submissions, assert_mutant_caught, assert_mutants_cover_every_exercise,
+from notebooks import (trimmed, assert_full_marks, assert_korean_edition, korean_submissions, assert_mutant_caught, assert_mutants_cover_every_exercise,
                        assert_hint_names_cause, assert_others_keep_points,
                        assert_stubs_score_zero, assert_variant_full_marks, assert_variants_cover_every_exercise,
                        combined_variant_notebooks, graded_test_ids, learner_path, mutant_ids, mutant_submissions,
@@ -373,30 +373,12 @@ VARIANTS = {
 }
 
 
-def trimmed(nb):
-    """The notebook without its demo cells (plots, timings, the capstone demo run).
-
-    A learner may delete any cell that is neither graded nor exported; the autograder only needs the
-    imports, the exercises, the exported helpers and the test cells. Mutants are graded in this form to
-    keep the suite fast; the solution and the learner notebook are graded whole.
-    """
-    nb = nbformat.from_dict(nb)
-    keep = []
-    for cell in nb.cells:
-        if cell.cell_type != "code" or cell.metadata.get("nbgrader") or "#| export" in cell.source \
-                or cell.source.lstrip().startswith("import"):
-            keep.append(cell)
-    nb.cells = keep
-    return nb
-
-
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     subs = {"solution": solution_path(CHAPTER), "learner": learner_path(CHAPTER)}
-    subs.update({sid: trimmed(nb) for sid, nb in mutant_submissions(CHAPTER, MUTANTS).items()})
-    subs.update({sid: trimmed(nb) for sid, nb in variant_submissions(CHAPTER, VARIANTS).items()})
-    # the Korean edition in the same run (its notebooks trimmed like the mutants; the learner notebook whole)
-    subs.update({sid: nb if isinstance(nb, Path) else trimmed(nb) for sid, nb in korean_submissions(CHAPTER, MUTANTS).items()})
+    subs.update(mutant_submissions(CHAPTER, MUTANTS))          # without the demo cells (notebooks.trimmed)
+    subs.update(variant_submissions(CHAPTER, VARIANTS))
+    subs.update(korean_submissions(CHAPTER, MUTANTS))          # the Korean edition, in the same run
     # The graded notebooks do a lot of small matrix products. On a busy machine, multi-threaded BLAS spends
     # more time waiting for its threads than computing (10-20x slower), so kernels run single-threaded.
     saved = {k: os.environ.get(k) for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
