@@ -100,3 +100,30 @@ def test_a_grader_failure_is_not_a_learners_zero(tmp_path, monkeypatch):
     assert row[f"{CHAPTER}:total"] == "" and row[f"{CHAPTER}:test_weighted_sum"] == ""
     assert "GRADER ERROR" in row["problems"] and "simulated" in row["problems"]
     assert "GRADER ERROR" in (tmp_path / "out" / "summary.txt").read_text()
+
+
+@pytest.mark.parametrize("change, valid", [
+    ({}, True), ({"solution": True, "task": True}, False), ({"solution": True}, True), ({"grade": "yes"}, False), ({"points": -1}, False),
+    ({"points": "10"}, False), ({"extra": 1}, False), ({"grade_id": 7}, False), ({"schema_version": 2}, False),
+    ({"schema_version": 4}, False), ({"schema_version": "3"}, False), ({"locked": None}, False),
+])
+def test_metadata_check_decides_and_words_as_nbgrader_does(change, valid):
+    """CheckCellMetadataOnce (nbgrader's CheckCellMetadata with the schema checked once, not per cell)
+    accepts and refuses exactly the metadata nbgrader's own validator does, with the same error."""
+    from nbgrader.nbgraderformat import MetadataValidator
+
+    nb = read(solution_path(CHAPTER))
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade"))
+    cell.metadata.nbgrader.update(change)
+    outcomes = []
+    for validator in (MetadataValidator, plugins.OnceCheckedValidator):
+        try:
+            validator().validate_nb(nb)
+            outcomes.append(None)
+        except Exception as e:  # noqa: BLE001 - the comparison is the point
+            outcomes.append((type(e).__name__, str(e)))
+    assert outcomes[0] == outcomes[1]
+    assert (outcomes[0] is None) == valid, outcomes[0]
+    config = plugins.autograde_config()["Autograde"]
+    assert plugins.CheckCellMetadataOnce in config["sanitize_preprocessors"]
+    assert plugins.CheckCellMetadataOnce in config["autograde_preprocessors"]

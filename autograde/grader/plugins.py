@@ -25,10 +25,14 @@ import hashlib
 import html
 import shutil
 import tempfile
+import traceback
 from pathlib import Path
 
+import jsonschema
 import nbformat
-from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.nbgraderformat import MetadataValidator, ValidationError
+from nbgrader.nbgraderformat.common import BaseMetadataValidator
+from nbgrader.preprocessors import CheckCellMetadata, NbGraderPreprocessor
 from traitlets import Bool, Float, Integer, Unicode
 
 from nnbook.i18n import edition_of, gettext as _, translate_note, using
@@ -347,10 +351,55 @@ class SandboxedExecute(NbGraderPreprocessor):
         return nb, resources
 
 
+# ----------------------------------------------------------------------------- metadata check
+class _SchemaCheckedOnce(BaseMetadataValidator):
+    """The schema part of nbgrader's per-cell validation, with a schema validator built once.
+
+    nbgrader calls ``jsonschema.validate(meta, schema)`` for every graded cell, which checks the schema
+    itself each time: a third of a second per notebook of our grading went into re-checking nbgrader's own
+    constant schema. This does what ``jsonschema.validate`` does after that check (``best_match`` of the
+    errors of a validator of the schema's class); the schema-version checks stay nbgrader's."""
+
+    _checkers: dict = {}
+
+    def validate_cell(self, cell) -> None:
+        meta = cell.metadata["nbgrader"] if "nbgrader" in cell.metadata else None
+        if not isinstance(meta, dict) or meta.get("schema_version", 0) != self.schema_version:
+            return BaseMetadataValidator.validate_cell(self, cell)    # nbgrader's own too-old / too-new errors
+        checker = self._checkers.get(self.schema_version)
+        if checker is None:
+            cls = jsonschema.validators.validator_for(self.schema)
+            cls.check_schema(self.schema)
+            checker = self._checkers[self.schema_version] = cls(self.schema)
+        error = jsonschema.exceptions.best_match(checker.iter_errors(meta))
+        if error is not None:
+            raise error
+
+
+class OnceCheckedValidator(MetadataValidator, _SchemaCheckedOnce):
+    """nbgrader's ``MetadataValidator`` (v3: every check of its own), whose ``super().validate_cell`` -- the
+    schema check -- is :class:`_SchemaCheckedOnce`'s by the method resolution order."""
+
+
+class CheckCellMetadataOnce(CheckCellMetadata):
+    """nbgrader's ``CheckCellMetadata`` with :class:`OnceCheckedValidator`: the same checks, errors and log."""
+
+    def preprocess(self, nb, resources):
+        try:
+            OnceCheckedValidator().validate_nb(nb)
+        except ValidationError:
+            self.log.error(traceback.format_exc())
+            msg = "Notebook failed to validate; the nbgrader metadata may be corrupted."
+            self.log.error(msg)
+            raise ValidationError(msg)
+        return nb, resources
+
+
 # ----------------------------------------------------------------------------- configuration
 def autograde_config(**execute) -> dict:
     """nbgrader configuration that grades through these plug-ins: nbgrader's own preprocessor lists
-    with ``Execute`` swapped for :class:`SandboxedExecute` and :class:`RepairTestCells` put first.
+    with ``Execute`` swapped for :class:`SandboxedExecute`, ``CheckCellMetadata`` for
+    :class:`CheckCellMetadataOnce` and :class:`RepairTestCells` put first.
 
     ``execute`` sets :class:`SandboxedExecute` traits (``cell_timeout=...``)."""
     from nbgrader.converters.autograde import Autograde
@@ -358,8 +407,9 @@ def autograde_config(**execute) -> dict:
 
     from ..inert import SanitizeLearnerContent
 
-    sanitize = [RepairTestCells, *Autograde.class_traits()['sanitize_preprocessors'].default()]
-    grade = [SandboxedExecute if p is Execute else p for p in Autograde.class_traits()['autograde_preprocessors'].default()]
+    swap = {Execute: SandboxedExecute, CheckCellMetadata: CheckCellMetadataOnce}
+    sanitize = [RepairTestCells, *(swap.get(p, p) for p in Autograde.class_traits()['sanitize_preprocessors'].default())]
+    grade = [swap.get(p, p) for p in Autograde.class_traits()['autograde_preprocessors'].default()]
     if SandboxedExecute not in grade:
         raise RuntimeError("nbgrader's autograde preprocessors have no Execute to replace")
     # what the learner wrote is made inert before the autograded notebook (which formgrader renders) is saved
