@@ -1,7 +1,7 @@
 """``nnbook-grade``: grade a whole class in one command.
 
     nnbook-grade SUBMISSIONS CHAPTER [CHAPTER ...] -o OUT [-j N]
-    nnbook-grade --watch [--class-dir DIR] [--chapters CH,...]   (grade each submission on arrival)
+    nnbook-grade --watch [--class-dir DIR] [--chapters CH,...] [--db URL]   (grade each submission on arrival)
 
 SUBMISSIONS is a folder or a zip: nbgrader's ``submitted/<learner>/<chapter>/`` layout,
 a Canvas or Moodle bulk download, or flat ``<learner>_<chapter>.ipynb`` files

@@ -17,7 +17,11 @@ Submissions that arrive together are graded together, in parallel. A submission 
 grader is noted in ``course/watch.log`` and skipped until the learner submits again: the service
 never stops for one notebook.
 
-    nnbook-grade --watch [--class-dir /srv/nnbook] [--chapters 01_neuron,02_activations] [-j N]
+    nnbook-grade --watch [--class-dir /srv/nnbook] [--chapters 01_neuron,02_activations] [-j N] [--db URL]
+
+``--db URL`` (default ``$NNBOOK_DB``) puts the class gradebook at that nbgrader ``db_url`` (e.g.
+``postgresql://USER@HOST/DB``), as ``nnbook-grade --db`` does: remembered in
+``course/.nnbook/db_url`` (mode 0600) and used by every later run; default SQLite in ``course/gradebook.db``.
 """
 from __future__ import annotations
 
@@ -141,8 +145,11 @@ class SafeCollect(ExchangeCollect):
 # ----------------------------------------------------------------------------- the service
 class Watcher:
     def __init__(self, class_dir: Path, chapters: list[str] | None = None, jobs: int | None = None,
-                 limits=None, use_sandbox: bool = True):
+                 limits=None, use_sandbox: bool = True, db: str | None = None):
+        """``db``: the gradebook's database URL (nbgrader's ``db_url``), remembered for the course
+        (:func:`autograde.grader.gradebook.set_db_url`); ``None`` keeps the one remembered, else SQLite."""
         from .grader.driver import ensure_bin_on_path
+        from .grader.gradebook import normalize_db_url, set_db_url
         from .sandbox import Limits
         ensure_bin_on_path()
         os.environ.setdefault("MPLBACKEND", "agg")
@@ -150,6 +157,8 @@ class Watcher:
         self.root = self.class_dir / "course"
         self.exchange = self.class_dir / "exchange"
         self.inbox = self.root / INBOX
+        if db:
+            set_db_url(self.root, normalize_db_url(db))
         self.jobs = jobs or min(os.cpu_count() or 1, 4)
         self.limits = limits or Limits()
         self.use_sandbox = use_sandbox
@@ -283,8 +292,10 @@ class Watcher:
     def _record_timestamps(self, chapter: str, stamps: dict[str, str]) -> None:
         """The gradebook keeps when each graded submission was made (formgrader shows it)."""
         from nbgrader.api import Gradebook
+
+        from .grader.gradebook import db_url
         try:
-            with Gradebook(f"sqlite:///{self.root}/gradebook.db", COURSE_ID) as gb:
+            with Gradebook(db_url(self.root), COURSE_ID) as gb:
                 for learner, stamp in stamps.items():
                     try:
                         sub = gb.find_submission(chapter, learner)
@@ -340,13 +351,27 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--memory-mb", type=int, default=2048)
     p.add_argument("--no-sandbox", action="store_true")
     p.add_argument("--once", action="store_true", help="release, grade what is waiting, then exit")
+    p.add_argument("--db", metavar="URL", default=os.environ.get("NNBOOK_DB") or None,
+                   help="the class gradebook's database (nbgrader's db_url), e.g. postgresql://USER@HOST/DB "
+                        "(default $NNBOOK_DB; the hub passes it so: not on the command line, which every "
+                        "account can read); remembered for the course; default SQLite in course/gradebook.db")
     args = p.parse_args(argv)
+    if args.db:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+        try:
+            make_url(args.db)
+        except ArgumentError:
+            p.error("--db: not a database URL (sqlite:///PATH or postgresql://USER@HOST/DB)")
     from .sandbox import Limits
     _setup_logging()
     chapters = [c for c in args.chapters.split(",") if c] or None
     w = Watcher(args.class_dir, chapters, args.jobs,
                 Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout, memory_mb=args.memory_mb),
-                use_sandbox=not args.no_sandbox)
+                use_sandbox=not args.no_sandbox, db=args.db)
+    if args.db:
+        from .grader.gradebook import db_url, redact
+        log.info("gradebook: %s", redact(db_url(w.root)))
     if args.once:
         w.release()
         w.once()

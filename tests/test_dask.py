@@ -1,12 +1,16 @@
 """``nnbook-grade --scheduler``: a real Dask scheduler and two worker processes on localhost (started
 as separate processes, as on a cluster) grade a demo class with hostile submissions exactly as the
 one-machine process pool does; a worker killed mid-run loses and duplicates nothing; a scheduler
-that goes away is a clear error and the rerun continues from the gradebook."""
+that goes away is a clear error and the rerun continues from the gradebook; a learner's own library
+(``mynnbook/``) handed in with a chapter is used on the workers as on one machine."""
 from __future__ import annotations
 
+import json
+import shutil
 import threading
 import time
 
+import nbformat
 import pytest
 
 from autograde import cli
@@ -159,3 +163,100 @@ def test_an_unreachable_scheduler_is_a_clear_error():
     s.close()                                          # nothing listens there now
     with pytest.raises(cluster.SchedulerLost, match="cannot reach the Dask scheduler"):
         cluster.connect(f"tcp://127.0.0.1:{port}", timeout=3)
+
+
+# ---------------------------------------------------------------------------------------------- the learner's library
+LIB_CHAPTER = "03_forward"            # imports relu from nnbook.activations: the learner's own, when handed in
+SEEN = "LIBRARY SEEN "
+# a cell the learner added at the end of chapter 03: what their code sees in the sandbox's working folder
+SEEN_CELL = ("import hashlib, inspect, json, pathlib\n"
+             "lib = pathlib.Path('mynnbook')\n"
+             f"print({SEEN!r} + json.dumps({{'files': {{p.name: hashlib.sha256(p.read_bytes()).hexdigest()\n"
+             "                                          for p in sorted(lib.iterdir())} if lib.is_dir() else None,\n"
+             "                                'relu': inspect.getsourcefile(relu)}))")
+
+
+def _sha(folder: Path) -> dict | None:
+    import hashlib
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())} if folder.is_dir() else None
+
+
+@pytest.fixture(scope="module")
+def library_class(tmp_path_factory):
+    """Three learners hand in the same solved chapter 03 (with SEEN_CELL): ``own-library`` with the
+    ``mynnbook/`` that ``nnbook-mine`` built from their solved chapter 02 (their relu passes its test and is
+    used); ``edited-library`` with that library after editing its relu by hand into ``np.abs`` (the
+    library is learner code: it runs, and chapter 03's forward, which calls relu, loses its points);
+    ``no-library`` without one (the book's relu)."""
+    from autograde.course import write_submission
+    from test_mylib import learner_folder, mine, solved
+
+    base = tmp_path_factory.mktemp("library-class")
+    ch03 = solved(LIB_CHAPTER)
+    ch03.cells.append(nbformat.v4.new_code_cell(SEEN_CELL))
+    own = learner_folder(base / "own", {"02_activations": solved("02_activations"), LIB_CHAPTER: ch03})
+    r = mine("02_activations", cwd=own)
+    assert r.returncode == 0, r.stderr[-3000:]
+    handed = own / "chapters" / LIB_CHAPTER / "mynnbook"           # the copy that travels with the hand-in
+    assert "relu" in json.loads((handed / "status.json").read_text())["modules"]["activations"]["yours"]
+    raw = base / "submitted"
+    for learner in ("own-library", "edited-library", "no-library"):
+        write_submission(raw, LIB_CHAPTER, learner, ch03)
+    shutil.copytree(handed, raw / "own-library" / LIB_CHAPTER / "mynnbook")
+    shutil.copytree(handed, raw / "edited-library" / LIB_CHAPTER / "mynnbook")
+    with open(raw / "edited-library" / LIB_CHAPTER / "mynnbook" / "activations.py", "a") as f:
+        f.write("\n\ndef relu(z):\n    return np.abs(z)\n")
+    return raw
+
+
+def _grade_library_class(raw: Path, out: Path, session=None):
+    from autograde.grader.driver import grade_chapter
+    from autograde.sandbox import Limits
+
+    result = grade_chapter(LIB_CHAPTER, raw, out, progress=False, feedback=False, jobs=2, session=session,
+                           limits=Limits(cell_timeout=60, notebook_timeout=300))
+    assert not result.grader_errors, result.grader_errors
+    seen = {}
+    for learner in result.results:
+        nb = nbformat.read(out / "course" / "autograded" / learner / LIB_CHAPTER / f"{LIB_CHAPTER}.ipynb", as_version=4)
+        text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+        line = next((l for l in text.splitlines() if l.startswith(SEEN)), None)
+        assert line, (learner, text[-3000:])
+        seen[learner] = json.loads(line[len(SEEN):])
+    scores = {learner: {g: (c.score, c.max_score, c.errors, c.stdout) for g, c in res.cells.items()}
+              for learner, res in result.results.items()}
+    return result, scores, seen
+
+
+def test_a_handed_in_library_is_graded_on_the_workers_as_on_one_machine(library_class, dask_cluster, tmp_path):
+    from autograde.grader.driver import execute_traits
+    from autograde.sandbox import Limits
+
+    one, one_scores, one_seen = _grade_library_class(library_class, tmp_path / "one")
+    session = cluster.connect(dask_cluster.address, chapters=[LIB_CHAPTER],
+                              execute=execute_traits(Limits(cell_timeout=60, notebook_timeout=300), True))
+    try:
+        on_dask, dask_scores, dask_seen = _grade_library_class(library_class, tmp_path / "dask", session)
+    finally:
+        session.close()
+    assert on_dask.stats["written"] == 3
+    # the same grades, cell by cell, messages included
+    assert dask_scores == one_scores
+    assert {l: r.notes for l, r in on_dask.results.items()} == {l: r.notes for l, r in one.results.items()}
+    # the library was used, on the workers too: the edited relu costs chapter 03's forward its points there
+    totals = {l: r.total for l, r in on_dask.results.items()}
+    assert totals["own-library"] == totals["no-library"] == on_dask.results["no-library"].max_total > 0, totals
+    assert totals["edited-library"] < totals["no-library"], totals
+    assert dask_scores["edited-library"]["test_forward"][0] == 0, dask_scores["edited-library"]["test_forward"]
+    # the same library staged for each learner: the files handed in (mynnbook/ as the grader lays it out,
+    # in the client's course) are the files the learner's code saw in the sandbox, on one machine and on Dask
+    for learner in ("own-library", "edited-library", "no-library"):
+        handed = _sha(library_class / learner / LIB_CHAPTER / "mynnbook")
+        for out in (tmp_path / "one", tmp_path / "dask"):
+            assert _sha(out / "course" / "submitted" / learner / LIB_CHAPTER / "mynnbook") == handed, (out, learner)
+        assert dask_seen[learner] == one_seen[learner] == {
+            "files": handed, "relu": one_seen[learner]["relu"]}, (learner, dask_seen[learner], one_seen[learner])
+    assert one_seen["own-library"]["relu"].endswith("/mynnbook/activations.py")
+    assert one_seen["edited-library"]["relu"].endswith("/mynnbook/activations.py")
+    assert not one_seen["no-library"]["relu"].endswith("/mynnbook/activations.py")
+    assert one_seen["no-library"]["files"] is None

@@ -161,6 +161,115 @@ def test_a_grader_failure_is_noted_and_the_service_goes_on(course, monkeypatch):
 
 
 # ------------------------------------------------------------------------------------------------
+# the class gradebook on PostgreSQL (--db)
+# ------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def postgres():
+    from pgserver import PostgresServer
+    server = PostgresServer()
+    yield server
+    server.stop()
+
+
+def _pg_submissions(url: str) -> dict:
+    """What the PostgreSQL gradebook holds, read with nbgrader's API: {learner: (score, max, timestamp)}."""
+    from nbgrader.api import Gradebook
+    from autograde.grader.gradebook import normalize_db_url
+    with Gradebook(normalize_db_url(url), "nnbook") as gb:
+        return {s.student.id: (s.score, s.max_score, s.timestamp) for s in gb.find_assignment(CHAPTER).submissions}
+
+
+@root_only
+def test_watch_once_with_db_grades_into_postgres(postgres):
+    from nbgrader.utils import parse_utc
+
+    from autograde import watch
+    from autograde.grader.gradebook import db_url
+    url = postgres.create_database()
+    tag = secrets.token_hex(3)
+    good, bad = names = [f"nnp{c}{tag}" for c in "ab"]
+    base = Path(tempfile.mkdtemp(prefix="nnbook-watch-pg-"))
+    args = ["--class-dir", str(base), "--chapters", CHAPTER, "-j", "2", "--once"]
+    try:
+        for n in names:
+            class_setup.ensure_user(n, None)
+        (base / "exchange").mkdir()
+        os.chmod(base / "exchange", 0o777)
+        (base / "course").mkdir()
+        assert watch.main([*args, "--db", url]) == 0                    # releases the chapter; nothing to grade yet
+        stamps = {good: submit(base / "exchange", good, {f"{CHAPTER}.ipynb": _solution()}),
+                  bad: submit(base / "exchange", bad, {f"{CHAPTER}.ipynb": _with_mistake()})}
+        assert watch.main([*args, "--db", url]) == 0
+        rows = _pg_submissions(url)
+        assert {l: r[:2] for l, r in rows.items()} == {good: (17, 17), bad: (15, 17)}, rows
+        assert {l: r[2] for l, r in rows.items()} == {l: parse_utc(s).replace(tzinfo=None) for l, s in stamps.items()}
+        # the URL is remembered for the course: a resubmission, the service started without --db, goes there too
+        assert db_url(base / "course").startswith("postgresql+psycopg://")
+        assert os.stat(base / "course" / ".nnbook" / "db_url").st_mode & 0o077 == 0
+        submit(base / "exchange", bad, {f"{CHAPTER}.ipynb": _solution()})
+        assert watch.main(args) == 0
+        assert {l: r[:2] for l, r in _pg_submissions(url).items()} == {good: (17, 17), bad: (17, 17)}
+        # nothing went to SQLite; the feedback of every submission was released
+        assert not list(base.rglob("*.db")) and not list(base.rglob("*.sqlite*")), list(base.rglob("*.db"))
+        w = watch.Watcher(base, [CHAPTER])
+        assert _released(w, good) and _released(w, bad)
+    finally:
+        for n in names:
+            class_setup.remove_user(n)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_a_bad_db_url_is_refused(capsys):
+    from autograde import watch
+    with pytest.raises(SystemExit) as e:
+        watch.main(["--class-dir", "/nonexistent", "--once", "--db", "not a url"])
+    assert e.value.code == 2 and "--db: not a database URL" in capsys.readouterr().err
+
+
+def test_hub_hands_the_db_url_to_the_service_and_the_formgrader_never_on_a_command_line(tmp_path, monkeypatch):
+    import runpy
+    from types import SimpleNamespace
+
+    from traitlets.config import Config
+
+    url = "postgresql://grader:s3cret@db.example/nnbook"
+    monkeypatch.setenv("NNBOOK_CLASS_DIR", str(tmp_path))
+    monkeypatch.setenv("NNBOOK_INSTRUCTOR", "teacher")
+    monkeypatch.setenv("NNBOOK_DB", url)
+    hub = Config()
+    ns = runpy.run_path(str(class_setup.HERE / "jupyterhub_config.py"), init_globals={"get_config": lambda: hub})
+    service = hub.JupyterHub.services[0]
+    assert service["environment"]["NNBOOK_DB"] == url
+    assert not any("s3cret" in part for part in service["command"])
+    teacher = SimpleNamespace(user=SimpleNamespace(name="teacher"), environment={}, notebook_dir="~")
+    learner = SimpleNamespace(user=SimpleNamespace(name="alice"), environment={}, notebook_dir="~")
+    ns["_pre_spawn"](teacher)
+    ns["_pre_spawn"](learner)
+    assert teacher.environment["NNBOOK_DB"] == url and "NNBOOK_DB" not in learner.environment
+    # the service's --db defaults to $NNBOOK_DB
+    from autograde import watch
+    seen = {}
+    monkeypatch.setattr(watch, "Watcher", lambda *a, **kw: seen.update(kw) or (_ for _ in ()).throw(SystemExit(0)))
+    with pytest.raises(SystemExit):
+        watch.main(["--class-dir", str(tmp_path), "--once"])
+    assert seen["db"] == url
+
+    # the instructor's formgrader reads the same gradebook: $NNBOOK_DB, else the URL the service remembered
+    def formgrader_db() -> str:
+        cfg = Config()
+        runpy.run_path(str(class_setup.HERE / "nbgrader_config.py"), init_globals={"get_config": lambda: cfg})
+        return cfg.CourseDirectory.db_url
+    monkeypatch.setenv("NNBOOK_ROLE", "instructor")
+    assert formgrader_db() == "postgresql+psycopg://grader:s3cret@db.example/nnbook"
+    monkeypatch.delenv("NNBOOK_DB")
+    assert formgrader_db() == f"sqlite:///{tmp_path / 'course'}/gradebook.db"
+    from autograde.grader.gradebook import set_db_url
+    set_db_url(tmp_path / "course", "postgresql+psycopg://grader@db.example/other")
+    assert formgrader_db() == "postgresql+psycopg://grader@db.example/other"
+
+
+# ------------------------------------------------------------------------------------------------
 # the feedback plug-ins
 # ------------------------------------------------------------------------------------------------
 

@@ -73,7 +73,9 @@ def _safe_name(name: str) -> bool:
 
 
 def _read_tree(folder: Path) -> dict[str, bytes]:
-    """Every regular file under ``folder`` as ``{relative path: bytes}`` (links are not followed)."""
+    """Every regular file under ``folder``, subfolders included, as ``{relative path: bytes}`` (links are
+    not followed): a learner's files go to the worker whole, the library ``mynnbook/`` that
+    :func:`autograde.grader.driver.lay_out` kept with them too (tests/test_dask.py checks it is used there)."""
     out = {}
     if folder.is_dir():
         for p in sorted(folder.rglob("*")):

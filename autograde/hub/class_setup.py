@@ -1,7 +1,7 @@
 """Lay out a class on this machine, then start its hub (``make class``; needs root).
 
     python -m autograde.hub.class_setup [--class-dir /srv/nnbook] [--instructor instructor]
-                                        [--learners alice,bob] [--password nnbook] [--no-hub]
+                                        [--learners alice,bob] [--password nnbook] [--db URL] [--no-hub]
 
 * one real local account per person (``useradd -m``), because nbgrader's exchange takes the
   learner's identity from the OS user; the demo accounts get the password ``--password``
@@ -159,6 +159,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=int(os.environ.get("NNBOOK_HUB_PORT", "8000")))
     p.add_argument("--chapters", default=os.environ.get("NNBOOK_CHAPTERS", ""),
                    help="chapters to release, comma-separated (default: all)")
+    p.add_argument("--db", metavar="URL", default=os.environ.get("NNBOOK_DB", ""),
+                   help="the class gradebook's database (nbgrader's db_url), e.g. postgresql://USER@HOST/DB "
+                        "(default $NNBOOK_DB, else SQLite in course/gradebook.db); the hub hands it to the "
+                        "grading service and the formgrader in their environment")
     p.add_argument("--no-hub", action="store_true", help="lay out the class and stop")
     args = p.parse_args(argv)
     learners = [n.strip() for n in args.learners.split(",") if n.strip()]
@@ -170,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     os.environ.update(NNBOOK_CLASS_DIR=str(class_dir), NNBOOK_INSTRUCTOR=args.instructor,
                       NNBOOK_LEARNERS=",".join(learners), NNBOOK_HUB_PORT=str(args.port),
-                      NNBOOK_CHAPTERS=args.chapters)
+                      NNBOOK_CHAPTERS=args.chapters, NNBOOK_DB=args.db)
     print(f"hub: http://127.0.0.1:{args.port}/  (Ctrl-C stops it and the grading service)")
     os.chdir(class_dir / "hub")
     cmd = hub_command()

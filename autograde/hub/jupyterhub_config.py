@@ -9,6 +9,10 @@ Everything comes from the environment class_setup sets:
     NNBOOK_HUB_API_PORT, NNBOOK_PROXY_API_PORT   internal ports (8081, 8001)
     NNBOOK_PROXY           configurable-http-proxy (`make class` installs it with npm)
     NNBOOK_CHAPTERS        chapters the service releases (default: all)
+    NNBOOK_DB              the class gradebook's database URL (nbgrader's db_url, e.g.
+                           postgresql://USER@HOST/DB; default SQLite in course/gradebook.db): given to
+                           the grading service (``--db``) and the instructor's formgrader in their
+                           environment, never on a command line (which every account can read)
 
 Learners log in with their local account's password (PAM); each gets JupyterLab in their own
 home, started as their own OS user, with nbgrader's Assignment List on the class exchange.
@@ -22,6 +26,7 @@ c = get_config()  # noqa: F821
 
 BIN = Path(sys.executable).parent                     # the class environment (make class-env)
 CLASS = Path(os.environ.get("NNBOOK_CLASS_DIR", "/srv/nnbook"))
+DB = {"NNBOOK_DB": os.environ["NNBOOK_DB"]} if os.environ.get("NNBOOK_DB") else {}
 INSTRUCTOR = os.environ.get("NNBOOK_INSTRUCTOR", "instructor")
 LEARNERS = [n for n in os.environ.get("NNBOOK_LEARNERS", "alice,bob").split(",") if n]
 PROXY = os.environ.get("NNBOOK_PROXY") or shutil.which("configurable-http-proxy") or "configurable-http-proxy"
@@ -67,8 +72,9 @@ def _pre_spawn(spawner):
     from autograde.hub.class_setup import config_path
     role = "instructor" if spawner.user.name == INSTRUCTOR else "learner"
     spawner.environment = dict(_base_env, NNBOOK_ROLE=role, JUPYTER_CONFIG_PATH=config_path(CLASS, role))
-    if role == "instructor":                           # formgrader works on the course
+    if role == "instructor":                           # formgrader works on the course, on its gradebook
         spawner.notebook_dir = str(CLASS / "course")
+        spawner.environment.update(DB)
 
 
 c.Spawner.pre_spawn_hook = _pre_spawn
@@ -90,5 +96,5 @@ c.JupyterHub.services = [{
     "cwd": str(CLASS / "course"),
     # the book the service grades from: class_setup's instructor-only copy of solutions/
     "environment": dict(_base_env, HOME=_home(INSTRUCTOR), PYTHONUNBUFFERED="1", NNBOOK_COURSE=str(CLASS / "book"),
-                        NNBOOK_WATCH_LOG=str(CLASS / "course" / "watch.log")),
+                        NNBOOK_WATCH_LOG=str(CLASS / "course" / "watch.log"), **DB),   # NNBOOK_DB: its --db
 }]

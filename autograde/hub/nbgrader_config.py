@@ -26,5 +26,14 @@ if os.environ.get("NNBOOK_ROLE") == "instructor":
     c.CourseDirectory.root = _course
     c.CourseDirectory.source_directory = "source"
     c.CourseDirectory.release_directory = "release"
-    c.CourseDirectory.db_url = f"sqlite:///{_course}/gradebook.db"
+    # the gradebook the grading service fills: $NNBOOK_DB (the hub's), else the URL the service remembered
+    # for the course (nnbook-grade --watch --db), else SQLite in the course
+    try:
+        from pathlib import Path as _Path
+
+        from autograde.grader.gradebook import db_url as _db_url, normalize_db_url as _normalize
+        c.CourseDirectory.db_url = (_normalize(os.environ["NNBOOK_DB"]) if os.environ.get("NNBOOK_DB")
+                                    else _db_url(_Path(_course)))
+    except ImportError:      # nbgrader's server without this package: the course's SQLite gradebook
+        c.CourseDirectory.db_url = f"sqlite:///{_course}/gradebook.db"
     c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
