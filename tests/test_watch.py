@@ -63,6 +63,15 @@ def submit(exchange: Path, student: str, files: dict, owner: str | None = None) 
     return stamp
 
 
+def _class_dir(base: Path, names: list[str]) -> None:
+    """A class folder as `make class` lays it out: the learners' accounts, the exchange (mode 0777), course/."""
+    for n in names:
+        class_setup.ensure_user(n, None)
+    (base / "exchange").mkdir()
+    os.chmod(base / "exchange", 0o777)
+    (base / "course").mkdir()
+
+
 @pytest.fixture(scope="module")
 def course():
     from autograde import watch
@@ -70,11 +79,7 @@ def course():
     names = [f"nnw{c}{tag}" for c in "abcdefg"]
     base = Path(tempfile.mkdtemp(prefix="nnbook-watch-"))
     try:
-        for n in names:
-            class_setup.ensure_user(n, None)
-        (base / "exchange").mkdir()
-        os.chmod(base / "exchange", 0o777)
-        (base / "course").mkdir()
+        _class_dir(base, names)
         w = watch.Watcher(base, [CHAPTER], jobs=2)
         w.release()
         yield w, names
@@ -192,11 +197,7 @@ def test_watch_once_with_db_grades_into_postgres(postgres):
     base = Path(tempfile.mkdtemp(prefix="nnbook-watch-pg-"))
     args = ["--class-dir", str(base), "--chapters", CHAPTER, "-j", "2", "--once"]
     try:
-        for n in names:
-            class_setup.ensure_user(n, None)
-        (base / "exchange").mkdir()
-        os.chmod(base / "exchange", 0o777)
-        (base / "course").mkdir()
+        _class_dir(base, names)
         assert watch.main([*args, "--db", url]) == 0                    # releases the chapter; nothing to grade yet
         stamps = {good: submit(base / "exchange", good, {f"{CHAPTER}.ipynb": _solution()}),
                   bad: submit(base / "exchange", bad, {f"{CHAPTER}.ipynb": _with_mistake()})}

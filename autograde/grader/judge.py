@@ -212,8 +212,8 @@ class Remote:
         return self._repr or "<learner object>"
 
 
-class _Pickler(cloudpickle.Pickler):
-    """By value (functions of the test cell too), except proxies: they travel as references."""
+class _ProxiesByReference:
+    """Proxies travel as references to the learner's objects they stand for."""
 
     def persistent_id(self, o):
         if type(o) is Remote:
@@ -222,14 +222,12 @@ class _Pickler(cloudpickle.Pickler):
         return None
 
 
-class _PlainPickler(pickle.Pickler):
+class _Pickler(_ProxiesByReference, cloudpickle.Pickler):
+    """By value (functions of the test cell too), except proxies."""
+
+
+class _PlainPickler(_ProxiesByReference, pickle.Pickler):
     """The same for plain data, in the C pickler (a sixth of cloudpickle's cost per call)."""
-
-    def persistent_id(self, o):
-        if type(o) is Remote:
-            t = object.__getattribute__(o, "_target")
-            return ("H", t["handle"]) if "handle" in t else ("N", t["name"])
-        return None
 
 
 _PLAIN_SCALARS = (int, float, bool, str, bytes, complex, type(None))
