@@ -59,7 +59,7 @@ CLASS_VENV   ?= /srv/nnbook/venv
 NODE_PREFIX  := $(abspath .nnbook-node)
 PROXY        := $(NODE_PREFIX)/node_modules/.bin/configurable-http-proxy
 class: sysdeps class-env proxy
-	NNBOOK_PROXY=$(PROXY) $(CLASS_VENV)/bin/python -m autograde.hub.class_setup --class-dir $(CLASS_DIR) $(CLASS_ARGS)
+	NNBOOK_PROXY=$(PROXY) $(CLASS_VENV)/bin/python -m autograde.hub.class_setup --class-dir $(CLASS_DIR) --edition $(EDITION) $(CLASS_ARGS)
 
 # The class environment installs this checkout as a package (not editable): the learners' servers
 # import nnbook and autograde from the venv and never read the checkout (its solutions/, hidden

@@ -323,3 +323,48 @@ def test_summary_names_exercises_and_escapes_messages():
     assert "Your score: 15 / 17" in html
     assert "<script>" not in html and "&lt;script&gt;" in html and "more" not in html
     assert "Exercise 1 · weighted_sum" in html
+
+
+@root_only
+def test_a_korean_class_releases_and_grades_the_korean_edition(tmp_path, monkeypatch):
+    """``make class EDITION=ko``: the service releases the Korean chapter (same grade ids, tests and points),
+    grades it like the English one, and a learner's wrong answer gets its hint in Korean."""
+    import re
+
+    from autograde import watch
+    from autograde.course import read_results
+
+    book = class_setup.copy_book(tmp_path / "book", pwd.getpwuid(os.getuid()), edition="ko")
+    monkeypatch.setenv("NNBOOK_COURSE", str(book))
+    hangul = re.compile(r"[\uac00-\ud7a3]")
+    tag = secrets.token_hex(3)
+    good, bad = names = [f"nnk{c}{tag}" for c in "ab"]
+    base = Path(tempfile.mkdtemp(prefix="nnbook-watch-ko-"))
+    try:
+        _class_dir(base, names)
+        w = watch.Watcher(base, [CHAPTER], jobs=2)
+        w.release()
+        released = nbformat.read(w.exchange / "nnbook" / "outbound" / CHAPTER / f"{CHAPTER}.ipynb", as_version=4)
+        english = nbformat.read(REPO / "chapters" / CHAPTER / f"{CHAPTER}.ipynb", as_version=4)
+        assert released.metadata["nnbook"]["lang"] == "ko"
+        assert hangul.search(released.cells[0].source) and not hangul.search(english.cells[0].source)
+        graded = lambda nb: [(c.metadata["nbgrader"]["grade_id"], c.metadata["nbgrader"].get("points"), c.source)  # noqa: E731
+                             for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+        assert graded(released) == graded(english)
+        korean = nbformat.read(book / "solutions" / CHAPTER / f"{CHAPTER}.ipynb", as_version=4)
+        wrong = nbformat.from_dict(korean)
+        for cell in wrong.cells:
+            if cell.metadata.get("nbgrader", {}).get("grade_id") == "perceptron":
+                cell.source = cell.source.replace(">= 0", "> 0")
+        submit(w.exchange, good, {f"{CHAPTER}.ipynb": korean})
+        submit(w.exchange, bad, {f"{CHAPTER}.ipynb": wrong})
+        assert w.once() == 2
+        results = read_results(w.root, CHAPTER, names)
+        assert results[good].total == 17 and results[bad].total == 15
+        errors = [e for c in results[bad].cells.values() for e in c.errors]
+        assert errors and all(hangul.search(e) for e in errors) and any("힌트" in e for e in errors), errors
+        assert _released(w, good) and _released(w, bad)
+    finally:
+        for n in names:
+            class_setup.remove_user(n)
+        shutil.rmtree(base, ignore_errors=True)

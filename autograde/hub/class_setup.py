@@ -1,7 +1,8 @@
 """Lay out a class on this machine, then start its hub (``make class``; needs root).
 
     python -m autograde.hub.class_setup [--class-dir /srv/nnbook] [--instructor instructor]
-                                        [--learners alice,bob] [--password nnbook] [--db URL] [--no-hub]
+                                        [--learners alice,bob] [--password nnbook] [--db URL]
+                                        [--edition en|ko] [--no-hub]
 
 * one real local account per person (``useradd -m``), because nbgrader's exchange takes the
   learner's identity from the OS user; the demo accounts get the password ``--password``
@@ -11,7 +12,8 @@
 * ``course/`` (mode 0700, the instructor's): nbgrader's course directory, its gradebook, the
   learners' collected submissions; no learner can read it;
 * ``book/`` (mode 0700, the instructor's): a copy of the book's ``solutions/`` (the instructor
-  notebooks, hidden tests included) that the grading service works from (``$NNBOOK_COURSE``), so
+  notebooks, hidden tests included; with ``--edition ko`` their Korean edition) that the grading
+  service releases and grades from (``$NNBOOK_COURSE``), so
   the checkout ``make class`` runs from may stay private: the learners' servers run a class
   environment installed from it (``pip install .``, not editable) and never read it;
 * ``jupyter/<role>/``: the Jupyter configuration of learners' and the instructor's servers;
@@ -86,7 +88,8 @@ def _write_json(path: Path, data: dict) -> None:
     os.chmod(path, 0o644)
 
 
-def lay_out(class_dir: Path, instructor: str, learners: list[str], password: str | None) -> None:
+def lay_out(class_dir: Path, instructor: str, learners: list[str], password: str | None,
+            edition: str = "en") -> None:
     class_dir = Path(class_dir)
     if os.geteuid() != 0:
         sys.exit("make class needs root: it creates a local account per learner (useradd) and runs the hub "
@@ -102,7 +105,7 @@ def lay_out(class_dir: Path, instructor: str, learners: list[str], password: str
     for name in learners:
         people[name] = ensure_user(name, password)
     inst = people[instructor]
-    copy_book(class_dir / "book", inst)
+    copy_book(class_dir / "book", inst, edition=edition)
     exchange = class_dir / "exchange"
     exchange.mkdir(exist_ok=True)
     os.chmod(exchange, 0o777)                               # nbgrader: `chmod ugo+rw` on the exchange root
@@ -124,12 +127,22 @@ def lay_out(class_dir: Path, instructor: str, learners: list[str], password: str
     os.chmod(jupyter, 0o755)
 
 
-def copy_book(book: Path, owner: pwd.struct_passwd, source: Path | None = None) -> Path:
+def copy_book(book: Path, owner: pwd.struct_passwd, source: Path | None = None, edition: str = "en") -> Path:
     """Copy the book's ``solutions/`` (from ``source``, default the course root) into ``book``, the
     instructor's alone (mode 0700): the grading service's ``$NNBOOK_COURSE``. A fresh copy each time,
-    so a fixed test reaches the class when ``make class`` runs again."""
+    so a fixed test reaches the class when ``make class`` runs again.
+
+    ``edition="ko"``: each chapter's notebook in the copy is the Korean one (its prose translated from
+    ``solutions/<chapter>/i18n/ko.md``, the code and every grade id, test and point unchanged, and
+    ``metadata.nnbook.lang`` saying so), so the service releases the Korean edition, and learners'
+    messages, hints and figures come in Korean."""
+    import nbformat
+
     from autograde import paths
+    from autograde.book import translations
     source = Path(source) if source is not None else paths.course_root()
+    if edition not in ("en", *translations.LANGUAGES):
+        raise ValueError(f"unknown edition {edition!r} (en or {', '.join(translations.LANGUAGES)})")
     book.mkdir(exist_ok=True)
     os.chmod(book, 0o700)
     os.chown(book, owner.pw_uid, owner.pw_gid)
@@ -137,6 +150,14 @@ def copy_book(book: Path, owner: pwd.struct_passwd, source: Path | None = None) 
     shutil.rmtree(staged, ignore_errors=True)
     shutil.copytree(source / "solutions", staged, symlinks=False,
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    if edition != "en":
+        for chapter in sorted(p.name for p in staged.iterdir() if (p / f"{p.name}.ipynb").is_file()):
+            original = source / "solutions" / chapter / f"{chapter}.ipynb"
+            t = translations.load(original, edition)
+            if t is None:
+                raise SystemExit(f"{chapter} has no {edition} translation (solutions/{chapter}/i18n/{edition}.md)")
+            nb = translations.translated_notebook(nbformat.read(original, as_version=4), t)
+            nbformat.write(nb, staged / chapter / f"{chapter}.ipynb")
     for path in [staged, *staged.rglob("*")]:
         os.chown(path, owner.pw_uid, owner.pw_gid, follow_symlinks=False)
     shutil.rmtree(book / "solutions", ignore_errors=True)
@@ -163,12 +184,14 @@ def main(argv: list[str] | None = None) -> int:
                    help="the class gradebook's database (nbgrader's db_url), e.g. postgresql://USER@HOST/DB "
                         "(default $NNBOOK_DB, else SQLite in course/gradebook.db); the hub hands it to the "
                         "grading service and the formgrader in their environment")
+    p.add_argument("--edition", choices=["en", "ko"], default=os.environ.get("NNBOOK_EDITION", "en"),
+                   help="the edition the class gets (default en; ko: the Korean chapters, messages and figures)")
     p.add_argument("--no-hub", action="store_true", help="lay out the class and stop")
     args = p.parse_args(argv)
     learners = [n.strip() for n in args.learners.split(",") if n.strip()]
     class_dir = args.class_dir.resolve()
-    lay_out(class_dir, args.instructor, learners, args.password)
-    print(f"class in {class_dir}: instructor {args.instructor}, learners {', '.join(learners)} "
+    lay_out(class_dir, args.instructor, learners, args.password, args.edition)
+    print(f"class in {class_dir} ({args.edition} edition): instructor {args.instructor}, learners {', '.join(learners)} "
           f"(password {args.password!r}: demo accounts, on 127.0.0.1 only)")
     if args.no_hub:
         return 0
