@@ -180,6 +180,24 @@ def test_library_catalog_translates_every_library_message():
         assert set(re.findall(r"\{\w+\}", k)) == set(re.findall(r"\{\w+\}", v)), k
 
 
+def test_hints_kept_in_a_variable_are_collected():
+    """HINT = "..." used as hint=HINT is a hint a learner reads: collected (visible or hidden by where it is
+    assigned), so the build asks for its translation; a string that is never a hint is not."""
+    test = nbformat.v4.new_code_cell(
+        'HINT = ("average over the samples, "\n        "not the sum.")\nOTHER = "not a hint"\n'
+        'check_close(loss, 1.0, "loss", hint=HINT)\n### BEGIN HIDDEN TESTS\n'
+        'deep = "only in hidden tests"\ncheck_close(loss, 2.0, "loss", hint=deep)\n### END HIDDEN TESTS\n',
+        metadata={"nbgrader": {"grade": True, "grade_id": "test_loss", "points": 1, "solution": False}})
+    demo = nbformat.v4.new_code_cell('HINT = "a demo cell is not a test"\nshow(hint=HINT)')
+    found = translations.code_strings(nbformat.v4.new_notebook(cells=[demo, test]))
+    assert found == {"average over the samples, not the sum.": True, "only in hidden tests": False}
+    # the chapters' own: chapter 04's accuracy hint (HINT = ...) is collected, and reads in Korean
+    hint = next(s for s in translations.code_strings(read(solution_path("04_losses")))
+                if "accuracy is the mean of (prediction == target)" in s)
+    with i18n.using("ko"):
+        assert HANGUL.search(i18n.gettext(hint))
+
+
 def test_public_catalog_has_no_hidden_test_strings():
     mo = REPO / "nnbook" / "locale" / "ko" / "LC_MESSAGES" / "nnbook.mo"
     t = gettext.GNUTranslations(mo.open("rb"))

@@ -199,7 +199,14 @@ def code_strings(nb) -> dict[str, bool]:
             continue
         hidden = _hidden_lines(source)
         test = is_test(cell)
+        # a hint kept in a variable (HINT = "..."; check_close(..., hint=HINT)) is a hint too
+        hint_names = {k.value.id for node in ast.walk(tree) if test and isinstance(node, ast.Call)
+                      for k in node.keywords if k.arg == "hint" and isinstance(k.value, ast.Name)}
         for node in ast.walk(tree):
+            if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                    and node.targets[0].id in hint_names):
+                for s in _literals(node.value):
+                    found[s] = found.get(s, False) or node.lineno not in hidden
             if not isinstance(node, ast.Call):
                 continue
             name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
