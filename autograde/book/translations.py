@@ -13,7 +13,7 @@ For each chapter ``solutions/<chapter>/<chapter>.ipynb`` (English, the one sourc
 ``solutions/<chapter>/i18n/<lang>.po``
     a GNU gettext catalog of the strings in the chapter's code that a learner reads: the hints and
     messages of its test cells (``hint="..."``, ``check(condition, "...")``) and the figure and widget
-    labels its demo cells mark with ``_("...")``.
+    labels its demo cells mark with ``gettext("...")``.
 
 :func:`problems` lists what keeps a translation from being built: a cell without a translation
 (*missing*), a cell whose English changed after it was translated (*stale*: the hash differs), a
@@ -187,7 +187,8 @@ def _literals(node) -> list[str]:
 
 def code_strings(nb) -> dict[str, bool]:
     """``{string: visible}`` of the chapter's translatable strings: hints and messages of graded test
-    cells, and ``_("...")`` in any code cell; ``visible`` is False for a string only hidden tests have."""
+    cells (a hint kept in a variable too), and ``gettext("...")``, ``tr("...")`` (or ``_("...")``) in any code
+    cell; ``visible`` is False for a string only hidden tests have."""
     found: dict[str, bool] = {}
     for cell in nb.cells:
         if cell.cell_type != "code":
