@@ -12,8 +12,9 @@ works in, found in this order:
 Translations are GNU gettext catalogs: ``nnbook/locale/<lang>/LC_MESSAGES/nnbook.mo``, compiled by
 ``nnbook-build`` from ``nnbook/locale/<lang>.po`` (this library's own messages) and the chapters'
 ``solutions/<chapter>/i18n/<lang>.po`` (their test cells' hints, figure and widget labels). A message
-without a translation stays in English. In a chapter's code, ``_("English text")`` marks a string to
-translate; ``nnbook-build`` collects every such string and fails when a translation is missing.
+without a translation stays in English. In a chapter's code, ``gettext("English text")`` marks a string to
+translate (not ``_``, which a learner's ``for _ in ...`` rebinds in the kernel); ``nnbook-build`` collects every
+such string and fails when a translation is missing.
 
 Importing this module in the Korean edition also sets Matplotlib up with a font that has Hangul
 (Nanum Gothic from Debian's ``fonts-nanum``, installed by ``.ci/system-deps``), so no label is drawn as boxes.

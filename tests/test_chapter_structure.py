@@ -69,9 +69,10 @@ def test_the_figure_pattern_sees_figures():
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.stem)
 def test_no_cell_rebinds_the_label_translator(path):
-    # The figure and widget labels go through `_` (nnbook.i18n's gettext). A cell that uses `_` as a
-    # throwaway name at the top level (`for _ in ...`, `_, _, h = ...`) rebinds it in the kernel, and every
-    # later figure fails with "'int' object is not callable" -- in the lab and under Validate alike.
+    # The figure and widget labels go through `gettext` and `tr` (nnbook.i18n), never through `_`: a learner
+    # who writes `for _ in range(3):` at the top level of their own cell rebinds `_` in the kernel (IPython
+    # binds it to the last output too), and a figure that called `_(...)` would then fail with "'int' object
+    # is not callable" -- in the lab and under Validate alike. No cell of the book rebinds the two either.
     import ast
 
     class TopLevelStores(ast.NodeVisitor):
@@ -83,15 +84,21 @@ def test_no_cell_rebinds_the_label_translator(path):
         visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = skip
 
         def visit_Name(self, node):
-            if node.id == "_" and isinstance(node.ctx, ast.Store):
+            if node.id in ("gettext", "tr") and isinstance(node.ctx, ast.Store):
                 self.found.append(node.lineno)
 
-    bad = []
+    bad, calls = [], []
     for cell in _cells(path):
         if cell.cell_type != "code":
             continue
+        tree = ast.parse("\n".join(l for l in cell.source.splitlines() if not l.lstrip().startswith(("%", "!"))))
         visitor = TopLevelStores()
         visitor.found = []
-        visitor.visit(ast.parse("\n".join(l for l in cell.source.splitlines() if not l.lstrip().startswith(("%", "!")))))
+        visitor.visit(tree)
         bad += [f"{cell.get('id')} line {n}" for n in visitor.found]
-    assert not bad, f"{path.stem}: `_` (the labels' translator) is rebound at the top level of: {bad}"
+        calls += [f"{cell.get('id')} line {n.lineno}" for n in ast.walk(tree)
+                  if isinstance(n, ast.Name) and n.id == "_" and isinstance(n.ctx, ast.Load)]
+        calls += [f"{cell.get('id')} line {n.lineno}" for n in ast.walk(tree)
+                  if isinstance(n, ast.ImportFrom) and any(a.name == "_" and a.asname is None for a in n.names)]
+    assert not calls, f"{path.stem}: `_` is used as the labels' translator (use gettext(...) or tr(...)) in: {calls}"
+    assert not bad, f"{path.stem}: `gettext` or `tr` (the labels' translators) is rebound at the top level of: {bad}"

@@ -180,6 +180,24 @@ def test_library_catalog_translates_every_library_message():
         assert set(re.findall(r"\{\w+\}", k)) == set(re.findall(r"\{\w+\}", v)), k
 
 
+def test_hints_kept_in_a_variable_are_collected():
+    """HINT = "..." used as hint=HINT is a hint a learner reads: collected (visible or hidden by where it is
+    assigned), so the build asks for its translation; a string that is never a hint is not."""
+    test = nbformat.v4.new_code_cell(
+        'HINT = ("average over the samples, "\n        "not the sum.")\nOTHER = "not a hint"\n'
+        'check_close(loss, 1.0, "loss", hint=HINT)\n### BEGIN HIDDEN TESTS\n'
+        'deep = "only in hidden tests"\ncheck_close(loss, 2.0, "loss", hint=deep)\n### END HIDDEN TESTS\n',
+        metadata={"nbgrader": {"grade": True, "grade_id": "test_loss", "points": 1, "solution": False}})
+    demo = nbformat.v4.new_code_cell('HINT = "a demo cell is not a test"\nshow(hint=HINT)')
+    found = translations.code_strings(nbformat.v4.new_notebook(cells=[demo, test]))
+    assert found == {"average over the samples, not the sum.": True, "only in hidden tests": False}
+    # the chapters' own: chapter 04's accuracy hint (HINT = ...) is collected, and reads in Korean
+    hint = next(s for s in translations.code_strings(read(solution_path("04_losses")))
+                if "accuracy is the mean of (prediction == target)" in s)
+    with i18n.using("ko"):
+        assert HANGUL.search(i18n.gettext(hint))
+
+
 def test_public_catalog_has_no_hidden_test_strings():
     mo = REPO / "nnbook" / "locale" / "ko" / "LC_MESSAGES" / "nnbook.mo"
     t = gettext.GNUTranslations(mo.open("rb"))
@@ -240,6 +258,41 @@ def test_grader_notes_follow_the_edition_and_stay_english_for_the_instructor():
     english = nbformat.v4.new_notebook()
     plugins.add_notes(english, notes[:1])
     assert english.cells[0].source.startswith("**Grader's notes on this submission:**")
+
+
+def test_lay_out_notes_follow_the_edition(tmp_path):
+    """The notes driver.lay_out writes into the graded notebook (which file was graded) read in Korean in a
+    Korean notebook; the metadata and the returned notes (for grades.csv) stay English."""
+    from autograde.grader.driver import lay_out
+    korean = read(REPO / "chapters-ko" / CHAPTER / f"{CHAPTER}.ipynb")
+    english = read(REPO / "chapters" / CHAPTER / f"{CHAPTER}.ipynb")
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    nbformat.write(korean, sub / "my_copy.ipynb")
+    (sub / "other.ipynb").write_text("{not json", encoding="utf-8")
+    notes = lay_out(sub, CHAPTER, english, tmp_path / "out")
+    assert notes == ["notebook named my_copy.ipynb instead of 01_neuron.ipynb; graded it anyway",
+                     "extra notebook(s) ignored: other.ipynb"]
+    cell = read(tmp_path / "out" / f"{CHAPTER}.ipynb").cells[0]
+    assert cell.metadata[plugins.NOTES_KEY] == notes
+    assert "노트북 이름이 01\\_neuron.ipynb이(가) 아니라 my\\_copy.ipynb이지만, 그대로 채점했습니다" in cell.source
+    assert "추가 노트북은 무시했습니다: other.ipynb" in cell.source
+    # nothing usable: the released notebook is graded, in its edition
+    (sub / "my_copy.ipynb").unlink()
+    (sub / "other.ipynb").rename(sub / f"{CHAPTER}.ipynb")
+    notes = lay_out(sub, CHAPTER, korean, tmp_path / "out")
+    assert len(notes) == 1 and notes[0].startswith(f"no submission: {CHAPTER}.ipynb is not a valid notebook (")
+    cell = read(tmp_path / "out" / f"{CHAPTER}.ipynb").cells[0]
+    assert cell.source.startswith("**이 제출물에 대한 채점기의 메모:**")
+    assert "제출물 없음: 01\\_neuron.ipynb은(는) 올바른 노트북이 아닙니다(" in cell.source, cell.source
+    for missing, korean_note in ((None, "제출물 없음: 이 장의 폴더가 없습니다"),
+                                 (tmp_path / "empty", "제출물 없음: 제출 폴더가 비어 있습니다")):
+        if missing is not None:
+            missing.mkdir()
+        lay_out(missing, CHAPTER, korean, tmp_path / "out")
+        assert korean_note in read(tmp_path / "out" / f"{CHAPTER}.ipynb").cells[0].source
+    lay_out(None, CHAPTER, english, tmp_path / "out")         # an English notebook keeps English notes
+    assert "* no submission: the folder for this chapter is missing" in read(tmp_path / "out" / f"{CHAPTER}.ipynb").cells[0].source
 
 
 def test_feedback_summary_follows_the_edition():

@@ -13,7 +13,7 @@ For each chapter ``solutions/<chapter>/<chapter>.ipynb`` (English, the one sourc
 ``solutions/<chapter>/i18n/<lang>.po``
     a GNU gettext catalog of the strings in the chapter's code that a learner reads: the hints and
     messages of its test cells (``hint="..."``, ``check(condition, "...")``) and the figure and widget
-    labels its demo cells mark with ``_("...")``.
+    labels its demo cells mark with ``gettext("...")``.
 
 :func:`problems` lists what keeps a translation from being built: a cell without a translation
 (*missing*), a cell whose English changed after it was translated (*stale*: the hash differs), a
@@ -187,7 +187,8 @@ def _literals(node) -> list[str]:
 
 def code_strings(nb) -> dict[str, bool]:
     """``{string: visible}`` of the chapter's translatable strings: hints and messages of graded test
-    cells, and ``_("...")`` in any code cell; ``visible`` is False for a string only hidden tests have."""
+    cells (a hint kept in a variable too), and ``gettext("...")``, ``tr("...")`` (or ``_("...")``) in any code
+    cell; ``visible`` is False for a string only hidden tests have."""
     found: dict[str, bool] = {}
     for cell in nb.cells:
         if cell.cell_type != "code":
@@ -199,7 +200,14 @@ def code_strings(nb) -> dict[str, bool]:
             continue
         hidden = _hidden_lines(source)
         test = is_test(cell)
+        # a hint kept in a variable (HINT = "..."; check_close(..., hint=HINT)) is a hint too
+        hint_names = {k.value.id for node in ast.walk(tree) if test and isinstance(node, ast.Call)
+                      for k in node.keywords if k.arg == "hint" and isinstance(k.value, ast.Name)}
         for node in ast.walk(tree):
+            if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                    and node.targets[0].id in hint_names):
+                for s in _literals(node.value):
+                    found[s] = found.get(s, False) or node.lineno not in hidden
             if not isinstance(node, ast.Call):
                 continue
             name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)

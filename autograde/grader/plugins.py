@@ -70,6 +70,13 @@ NOTE_TEMPLATES = (
     "cell {n}: the kernel died (os._exit, crash or memory limit)",
     "cell {n}: output cut to the output limit",
     "cell {n}: MemoryError (memory limit {mb} MB)",
+    # driver.lay_out: which file of the learner's was graded
+    "no submission: the folder for this chapter is missing",
+    "no submission: the submission folder is empty",
+    "no submission: the submission folder has no notebook (expected {name})",
+    "notebook named {found} instead of {name}; graded it anyway",
+    "extra notebook(s) ignored: {names}",
+    "no submission: {file} is not a valid notebook ({error})",
 )
 
 
