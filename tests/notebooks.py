@@ -173,10 +173,30 @@ def assert_mutant_caught(graded: dict, student: str, test_cells: dict | None = N
 # Each variant is a correct implementation in another style; it must earn full marks from the grader
 # (``grade_submissions``, hidden tests included) and pass stock nbgrader's Validate on the learner notebook.
 
+_VARIANT_ROUND: dict[str, str] = {}     # variant id -> the combined submission that holds it (the last chapter's)
+
+
 def variant_submissions(chapter: str, variants: dict[str, list[tuple[str, str]]],
                         trim: bool = True) -> dict[str, nbformat.NotebookNode]:
-    """{student_id: solution notebook with one exercise rewritten}; ids are ``<grade_id>--<label>``."""
-    return mutant_submissions(chapter, variants, trim)
+    """{"variants-<k>": the solution notebook with the k-th variant of *every* exercise}, k up to the longest
+    list (shorter lists start over). Variants are all correct, so one notebook holds one of each exercise:
+    a chapter's variants cost as many graded notebooks as its longest list, not one each (stock validate
+    combines them the same way, :func:`combined_variant_notebooks`). :func:`assert_variant_full_marks`
+    finds the notebook of a variant id ``<grade_id>--<label>``."""
+    solution = read(solution_path(chapter))
+    if trim:
+        solution = trimmed(solution)
+    rounds = max(len(v) for v in variants.values())
+    out, where = {}, {}
+    for k in range(rounds):
+        chosen = {}
+        for gid, v in variants.items():
+            label, source = v[k % len(v)]
+            chosen[gid] = source
+            where.setdefault(f"{gid}--{label}", f"variants-{k}")
+        out[f"variants-{k}"] = with_cells(solution, chosen)
+    _VARIANT_ROUND.update(where)
+    return out
 
 
 variant_ids = mutant_ids
@@ -193,11 +213,13 @@ def assert_variants_cover_every_exercise(chapter: str, variants: dict, min_per_e
 
 
 def assert_variant_full_marks(graded: dict, student: str) -> None:
-    """A correct answer written differently keeps every point of the chapter, with no note from the grader."""
-    result = graded[student]
-    assert result.problem is None, f"{student}: {result.problem}"
+    """A correct answer written differently keeps every point of the chapter, with no note from the grader
+    (graded in the notebook :func:`variant_submissions` put it in, next to correct variants of the others)."""
+    name = _VARIANT_ROUND.get(student, student)
+    result = graded[name]
+    assert result.problem is None, f"{student} (in {name}): {result.problem}"
     lost = {g: c.errors for g, c in result.cells.items() if c.score < c.max_score}
-    assert not lost, f"the correct variant {student} lost points: {lost}"
+    assert not lost, f"the correct variant {student} (graded in {name}, with a variant of every exercise) lost points: {lost}"
 
 
 def combined_variant_notebooks(chapter: str, variants: dict) -> dict[str, nbformat.NotebookNode]:
