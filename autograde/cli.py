@@ -81,12 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         p.error(str(e))
     if args.db:
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
-        try:
-            make_url(args.db)
-        except ArgumentError:
-            p.error("--db: not a database URL (sqlite:///PATH or postgresql://USER@HOST/DB)")
+        from .grader.gradebook import db_url_problem
+        if problem := db_url_problem(args.db):
+            p.error(problem)
     if args.batch is not None and args.batch < 1:
         p.error("--batch must be at least 1")
     if args.scheduler:

@@ -357,12 +357,9 @@ def main(argv: list[str] | None = None) -> int:
                         "account can read); remembered for the course; default SQLite in course/gradebook.db")
     args = p.parse_args(argv)
     if args.db:
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
-        try:
-            make_url(args.db)
-        except ArgumentError:
-            p.error("--db: not a database URL (sqlite:///PATH or postgresql://USER@HOST/DB)")
+        from .grader.gradebook import db_url_problem
+        if problem := db_url_problem(args.db):
+            p.error(problem)
     from .sandbox import Limits
     _setup_logging()
     chapters = [c for c in args.chapters.split(",") if c] or None

@@ -72,6 +72,17 @@ def normalize_db_url(url: str) -> str:
     return url
 
 
+def db_url_problem(url: str) -> str | None:
+    """Why ``url`` is not a database URL for ``--db`` (``None`` when it is one): for the command lines."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+    try:
+        make_url(url)
+    except ArgumentError:
+        return "--db: not a database URL (sqlite:///PATH or postgresql://USER@HOST/DB)"
+    return None
+
+
 def set_db_url(root: Path, url: str | None) -> None:
     """Remember the gradebook URL of the course in ``root`` (``None``: the SQLite default). The file is
     private to the owner: a PostgreSQL URL may carry a password."""
