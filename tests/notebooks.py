@@ -317,9 +317,10 @@ def korean_submissions(chapter: str, mutants: dict[str, list[tuple[str, str]]]) 
     """{"ko-solution", "ko-learner", "ko:<grade_id>--<label>" (first mutant of each exercise)}."""
     solution = korean_solution(chapter)
     subs = {"ko-solution": solution, "ko-learner": korean_learner_path(chapter)}
+    short = trimmed(solution)
     for gid, variants in mutants.items():
         label, source = variants[0]
-        subs[f"ko:{gid}--{label}"] = with_cells(trimmed(solution), {gid: source})
+        subs[f"ko:{gid}--{label}"] = with_cells(short, {gid: source})
     return subs
 
 
