@@ -59,6 +59,9 @@ def edition_of(nb) -> str:
         return "en"
 
 
+_session_cache: dict[tuple, str | None] = {}
+
+
 def _session_notebook_language() -> str | None:
     path = os.environ.get("JPY_SESSION_NAME", "")
     if not path.endswith(".ipynb"):
@@ -67,9 +70,15 @@ def _session_notebook_language() -> str | None:
         p = Path(path)
         if not p.is_file():                  # a path relative to the server's root: the kernel runs in its folder
             p = Path.cwd() / p.name
-        if not p.is_file() or p.stat().st_size > 50_000_000:
+        st = p.stat()
+        if st.st_size > 50_000_000:
             return None
-        return _valid(edition_of(json.loads(p.read_text(encoding="utf-8"))))
+        # every message asks: the notebook is read again only when it changed (a test cell checks in loops)
+        key = (str(p.resolve()), st.st_mtime_ns, st.st_size)
+        if key not in _session_cache:
+            _session_cache.clear()
+            _session_cache[key] = _valid(edition_of(json.loads(p.read_text(encoding="utf-8"))))
+        return _session_cache[key]
     except (OSError, ValueError):
         return None
 
@@ -127,8 +136,15 @@ _ = gettext
 
 
 def tr(template: str, **values) -> str:
-    """``gettext(template).format(**values)``: a message with values, translated as a whole."""
-    return gettext(template).format(**values)
+    """``gettext(template).format(**values)``: a message with values, translated as a whole.
+
+    A value that is itself a sentence (a string with a space: a test cell's ``what``, "sigmoid(z) for z
+    of shape (3,)") is looked up too, so a description passed down to ``check_close`` comes out in the
+    edition as well; a name without spaces (``"W1"``, ``"output"``) is code and left alone."""
+    if language() == "en":
+        return template.format(**values)
+    return gettext(template).format(**{k: gettext(v) if isinstance(v, str) and " " in v else v
+                                       for k, v in values.items()})
 
 
 _FIELD = re.compile(r"\{(\w+)\}")

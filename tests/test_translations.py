@@ -88,6 +88,60 @@ def test_missing_translations_fail_the_build(repo, capsys):
     assert build.main(["--check", CHAPTER], repo=repo) == 2
 
 
+def test_messages_no_catalog_can_translate_fail_the_build(repo):
+    """An f-string that reads as a sentence is a new string for every value, and a sentence printed or
+    raised directly never meets gettext: the build refuses both and says to write tr(...)."""
+    path = source_of(repo)
+    nb = nbformat.read(path, as_version=4)
+    test = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_bias_for_threshold")
+    test.source += ('\nfor d in (1, 2):\n    check(d > 0, f"bias_for_threshold for d={d} is off")\n'
+                    '    check(d > 0, f"bias_for_threshold({d})")\n'          # code, not prose: allowed
+                    '    check(d > 0, tr("bias_for_threshold for d={d} is off", d=d))\n'
+                    'print("Note: printed as it is")\n'
+                    'print(gettext("Note: printed in the edition"))\n')
+    nbformat.write(nb, path)
+    found = [p for p in problems(repo) if "cannot be translated" in p]
+    assert len(found) == 2, found
+    assert "test_bias_for_threshold" in found[0] and "'bias_for_threshold for d=x is off'" in found[0]
+    assert "'Note: printed as it is'" in found[1] and "tr(" in found[1]
+    # the tr() template and the gettext() message are asked for in the catalog like every other string
+    missing = " ".join(problems(repo))
+    assert "missing translation of 'bias_for_threshold for d={d} is off'" in missing
+    assert "missing translation of 'Note: printed in the edition'" in missing
+
+
+def test_every_catalog_entry_is_korean():
+    """Each translation has Hangul, keeps the English's {fields}, and leaves no English sentence
+    (three English words in a row outside `code`) in it."""
+    from notebooks import english_prose
+    catalogs = sorted((REPO / "solutions").glob("*/i18n/ko.po")) + [REPO / "nnbook" / "locale" / "ko.po"]
+    assert len(catalogs) == 9
+    bad = []
+    for po in catalogs:
+        for k, v in translations.parse_po(po.read_text()).items():
+            if not HANGUL.search(v) or english_prose(v) or set(re.findall(r"\{\w+\}", k)) != set(re.findall(r"\{\w+\}", v)):
+                bad.append((po.parent.parent.name, k[:50], v[:80]))
+    assert bad == []
+
+
+def test_a_description_given_to_a_check_comes_out_in_the_edition():
+    """check_close(z, 1.0, "weighted_sum with all weights 0") in Korean: the description is translated
+    too, by the chapter's catalog; a name such as "output" is code and stays as it is."""
+    from nnbook.testing import check_close, check_unchanged
+    import numpy as np
+    i18n.add_translations("ko", {"weighted_sum with all weights 0": "가중치가 모두 0인 weighted_sum",
+                                 "output": "출력"})
+    with i18n.using("ko"), pytest.raises(AssertionError) as ko:
+        check_close(2.0, 1.0, "weighted_sum with all weights 0")
+    assert str(ko.value) == "가중치가 모두 0인 weighted_sum: 기대한 값은 1.0인데, 나온 값은 2.0입니다"
+    with i18n.using("ko"), pytest.raises(AssertionError) as name:
+        check_unchanged(np.zeros(2), np.ones(2), "output")
+    assert "`output`" in str(name.value)
+    with pytest.raises(AssertionError) as en:
+        check_close(2.0, 1.0, "weighted_sum with all weights 0")
+    assert str(en.value) == "weighted_sum with all weights 0 should be 1.0, got 2.0"
+
+
 def test_a_chapter_without_translation_fails_unless_listed(repo, monkeypatch):
     shutil.rmtree(repo / "solutions" / CHAPTER / "i18n")
     assert "no ko translation" in " ".join(problems(repo))

@@ -185,10 +185,59 @@ def _literals(node) -> list[str]:
     return []
 
 
+def is_prose(s: str) -> bool:
+    """Words a learner reads, not code: a string with a space and a letter that is not a Python
+    expression ("sigmoid(z) for z of shape (3,)" is prose, "weighted_sum(x, w, b)" and "AND" are code)."""
+    if not re.search(r"\s", s.strip()) or not re.search(r"[A-Za-z]", s):
+        return False
+    try:
+        ast.parse(s.strip(), mode="eval")
+    except (SyntaxError, ValueError):
+        return True
+    return False
+
+
+def _fstring_text(node: ast.JoinedStr) -> str:
+    """An f-string with each ``{value}`` replaced by a name: what it reads like."""
+    return "".join(v.value if isinstance(v, ast.Constant) else "x" for v in node.values)
+
+
+# where a message is written without nnbook.testing: the string given to these must be tr(...) or gettext(...)
+DIRECT_OUTPUT = {"print", "AssertionError", "ValueError", "TypeError", "RuntimeError"}
+
+
+def untranslatable(nb) -> list[tuple[str, int, str]]:
+    """``(cell, line, text)`` of messages in graded test cells that no catalog can translate: an f-string
+    that reads as prose (its values change, so it cannot be a msgid: ``tr("... {name} ...", name=...)``
+    can), or a prose literal printed or raised directly (``print("...")``, ``AssertionError("...")``), which
+    reaches the learner without ``gettext``."""
+    out = []
+    for cell in nb.cells:
+        if cell.cell_type != "code" or not is_test(cell):
+            continue
+        source = "\n".join(l for l in cell.source.splitlines() if not l.lstrip().startswith(("%", "!")))
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id", cell.get("id"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.JoinedStr) and is_prose(_fstring_text(node)):
+                out.append((gid, node.lineno, _fstring_text(node)))
+            elif isinstance(node, ast.Call):
+                name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+                if name in DIRECT_OUTPUT:
+                    out += [(gid, a.lineno, a.value) for a in node.args
+                            if isinstance(a, ast.Constant) and isinstance(a.value, str) and is_prose(a.value)]
+    return out
+
+
 def code_strings(nb) -> dict[str, bool]:
-    """``{string: visible}`` of the chapter's translatable strings: hints and messages of graded test
-    cells (a hint kept in a variable too), and ``gettext("...")``, ``tr("...")`` (or ``_("...")``) in any code
-    cell; ``visible`` is False for a string only hidden tests have."""
+    """``{string: visible}`` of the chapter's translatable strings: in graded test cells, every prose
+    string given to a call (the ``what`` of ``check_close(z, 1.0, "weighted_sum with all weights 0")``,
+    a hint, a message, a ``tr("...")`` template; see :func:`is_prose`), and hints kept in a variable; in
+    any code cell, ``gettext("...")``, ``tr("...")`` (or ``_("...")``); ``visible`` is False for a string
+    only hidden tests have."""
     found: dict[str, bool] = {}
     for cell in nb.cells:
         if cell.cell_type != "code":
@@ -218,6 +267,8 @@ def code_strings(nb) -> dict[str, bool]:
                 strings += [s for k in node.keywords if k.arg == "hint" for s in _literals(k.value)]
                 if name in MESSAGE_ARG and len(node.args) > MESSAGE_ARG[name]:
                     strings += _literals(node.args[MESSAGE_ARG[name]])
+                strings += [s for a in [*node.args, *(k.value for k in node.keywords if k.arg != "hint")]
+                            for s in _literals(a) if is_prose(s)]
             for s in strings:
                 found[s] = found.get(s, False) or node.lineno not in hidden
     return found
@@ -268,6 +319,10 @@ def problems(nb, source: Path, rel_source: str, lang: str) -> list[str]:
             out.append(f"{rel_dir}/{lang}.md: cell {cid} is not translated yet")
     for cid in t.prose.keys() - cells.keys():
         out.append(f"{rel_dir}/{lang}.md: translates cell {cid}, which is no longer a markdown cell of {rel_source}")
+    for gid, line, text in untranslatable(nb):
+        out.append(f"{rel_source}: {gid}, line {line}: the message {text[:60]!r} cannot be translated: "
+                   "write tr(\"... {name} ...\", name=value) (an f-string is a new string for every value), "
+                   "or gettext(\"...\") for a message printed or raised directly")
     wanted = code_strings(nb)
     for s in wanted:
         if s not in t.strings:
