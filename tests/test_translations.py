@@ -248,15 +248,20 @@ def test_library_catalog_translates_every_library_message():
 
 def test_hints_kept_in_a_variable_are_collected():
     """HINT = "..." used as hint=HINT is a hint a learner reads: collected (visible or hidden by where it is
-    assigned), so the build asks for its translation; a string that is never a hint is not."""
+    assigned), so the build asks for its translation, even when it reads as code; so is every other
+    sentence of a test cell (a helper's returned hint), but not its docstrings, nor a demo cell's strings."""
     test = nbformat.v4.new_code_cell(
-        'HINT = ("average over the samples, "\n        "not the sum.")\nOTHER = "not a hint"\n'
-        'check_close(loss, 1.0, "loss", hint=HINT)\n### BEGIN HIDDEN TESTS\n'
+        '"""test_loss: the docstring is source, not a message."""\n'
+        'HINT = ("average over the samples, "\n        "not the sum.")\nCODE = "np.mean(losses)"\n'
+        'def cause(x):\n    """Not a message either."""\n    return "a hint a helper returns"\n'
+        'check_close(loss, 1.0, "loss", hint=HINT)\ncheck_close(loss, 1.0, "loss", hint=CODE)\n'
+        '### BEGIN HIDDEN TESTS\n'
         'deep = "only in hidden tests"\ncheck_close(loss, 2.0, "loss", hint=deep)\n### END HIDDEN TESTS\n',
         metadata={"nbgrader": {"grade": True, "grade_id": "test_loss", "points": 1, "solution": False}})
     demo = nbformat.v4.new_code_cell('HINT = "a demo cell is not a test"\nshow(hint=HINT)')
     found = translations.code_strings(nbformat.v4.new_notebook(cells=[demo, test]))
-    assert found == {"average over the samples, not the sum.": True, "only in hidden tests": False}
+    assert found == {"average over the samples, not the sum.": True, "np.mean(losses)": True,
+                     "a hint a helper returns": True, "only in hidden tests": False}
     # the chapters' own: chapter 04's accuracy hint (HINT = ...) is collected, and reads in Korean
     hint = next(s for s in translations.code_strings(read(solution_path("04_losses")))
                 if "accuracy is the mean of (prediction == target)" in s)

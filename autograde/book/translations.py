@@ -234,8 +234,9 @@ def untranslatable(nb) -> list[tuple[str, int, str]]:
 
 def code_strings(nb) -> dict[str, bool]:
     """``{string: visible}`` of the chapter's translatable strings: in graded test cells, every prose
-    string given to a call (the ``what`` of ``check_close(z, 1.0, "weighted_sum with all weights 0")``,
-    a hint, a message, a ``tr("...")`` template; see :func:`is_prose`), and hints kept in a variable; in
+    string but docstrings (the ``what`` of ``check_close(z, 1.0, "weighted_sum with all weights 0")``,
+    a hint, a message, a ``tr("...")`` template, a hint a helper returns; see :func:`is_prose`), and
+    every hint, even one that reads as code, kept in a variable too; in
     any code cell, ``gettext("...")``, ``tr("...")`` (or ``_("...")``); ``visible`` is False for a string
     only hidden tests have."""
     found: dict[str, bool] = {}
@@ -252,6 +253,19 @@ def code_strings(nb) -> dict[str, bool]:
         # a hint kept in a variable (HINT = "..."; check_close(..., hint=HINT)) is a hint too
         hint_names = {k.value.id for node in ast.walk(tree) if test and isinstance(node, ast.Call)
                       for k in node.keywords if k.arg == "hint" and isinstance(k.value, ast.Name)}
+        if test:
+            # every other sentence of a test cell is a message too (a helper's `return "hint ..."`, a
+            # table of hints): it reaches the learner through nnbook.testing, which looks it up; not
+            # docstrings (the cell's source, not a message) nor the pieces of an f-string
+            not_messages = {id(n.body[0].value) for n in ast.walk(tree)
+                            if isinstance(n, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                            and n.body and isinstance(n.body[0], ast.Expr)
+                            and isinstance(n.body[0].value, ast.Constant)}
+            not_messages |= {id(v) for n in ast.walk(tree) if isinstance(n, ast.JoinedStr) for v in n.values}
+            for node in ast.walk(tree):
+                if (isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in not_messages
+                        and is_prose(node.value)):
+                    found[node.value] = found.get(node.value, False) or node.lineno not in hidden
         for node in ast.walk(tree):
             if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
                     and node.targets[0].id in hint_names):
