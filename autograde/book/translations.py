@@ -221,14 +221,16 @@ def untranslatable(nb) -> list[tuple[str, int, str]]:
         except SyntaxError:
             continue
         gid = cell.metadata.get("nbgrader", {}).get("grade_id", cell.get("id"))
+        found = []
         for node in ast.walk(tree):
             if isinstance(node, ast.JoinedStr) and is_prose(_fstring_text(node)):
-                out.append((gid, node.lineno, _fstring_text(node)))
+                found.append((gid, node.lineno, _fstring_text(node)))
             elif isinstance(node, ast.Call):
                 name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
                 if name in DIRECT_OUTPUT:
-                    out += [(gid, a.lineno, a.value) for a in node.args
-                            if isinstance(a, ast.Constant) and isinstance(a.value, str) and is_prose(a.value)]
+                    found += [(gid, a.lineno, a.value) for a in node.args
+                              if isinstance(a, ast.Constant) and isinstance(a.value, str) and is_prose(a.value)]
+        out += sorted(found, key=lambda f: f[1])                 # in the order of the cell's lines
     return out
 
 
@@ -262,6 +264,9 @@ def code_strings(nb) -> dict[str, bool]:
                             and n.body and isinstance(n.body[0], ast.Expr)
                             and isinstance(n.body[0].value, ast.Constant)}
             not_messages |= {id(v) for n in ast.walk(tree) if isinstance(n, ast.JoinedStr) for v in n.values}
+            # a string compared with (`"encountered in" in str(w.message)`) is data, not a message
+            not_messages |= {id(v) for n in ast.walk(tree) if isinstance(n, ast.Compare)
+                             for v in (n.left, *n.comparators)}
             for node in ast.walk(tree):
                 if (isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in not_messages
                         and is_prose(node.value)):
