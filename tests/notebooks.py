@@ -329,8 +329,10 @@ ENGLISH_PROSE = re.compile(r"(?<![\w.])[A-Za-z]{2,}(?:[ \t]+[A-Za-z]{2,}){2,}(?!
 
 
 def english_prose(text: str) -> list[str]:
-    """The runs of English words in ``text`` (code in backticks left out); [] for a Korean message."""
-    return ENGLISH_PROSE.findall(re.sub(r"`[^`]*`", "", text))
+    """The runs of English words in ``text`` (code in backticks, and values such as ``nan`` or ``True``
+    an array or a result prints, left out); [] for a Korean message."""
+    text = re.sub(r"`[^`]*`", "", text)
+    return ENGLISH_PROSE.findall(re.sub(r"\b(nan|inf|True|False|None)\b", "0", text))
 
 
 def assert_korean_edition(graded: dict, chapter: str, total: float, mutants: dict,
