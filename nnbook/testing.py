@@ -10,6 +10,9 @@ among them) to standard output instead of standard error. nbgrader marks any
 test cell that writes to stderr as failed, so without this a correct answer
 whose intermediate step merely *warns* would lose its points.
 
+Its checks set ``__tracebackhide__``: IPython (and pytest) leave their frames out of a failure's
+traceback, so a learner sees the line of the test cell that failed and the message, not this module.
+
 This module is written by hand; it is not generated from a chapter.
 """
 from __future__ import annotations
@@ -48,6 +51,7 @@ def _show(value, limit: int = 300) -> str:
 
 def _fail(message: str, hint: str | None):
     # a test cell's own message and hint are looked up too: the chapter's catalog translates them
+    __tracebackhide__ = True
     message = _(message)
     if hint:
         message = tr("{message}\nHint: {hint}", message=message, hint=_(hint))
@@ -56,12 +60,14 @@ def _fail(message: str, hint: str | None):
 
 def check(condition, message: str, hint: str | None = None) -> None:
     """Fail with ``message`` (and ``hint``) unless ``condition`` is true."""
+    __tracebackhide__ = True
     if not bool(condition):
         _fail(message, hint)
 
 
 def check_type(value, types, what: str, hint: str | None = None) -> None:
     """Fail unless ``value`` is an instance of ``types`` (a type or tuple of types)."""
+    __tracebackhide__ = True
     if not isinstance(value, types):
         names = types.__name__ if isinstance(types, type) else _(" or ").join(t.__name__ for t in types)
         _fail(tr("{what} should be a {names}, got {got}: {value}", what=what, names=names,
@@ -70,6 +76,7 @@ def check_type(value, types, what: str, hint: str | None = None) -> None:
 
 def check_shape(value, shape: tuple, what: str, hint: str | None = None) -> None:
     """Fail unless ``value`` is a NumPy array of exactly ``shape``."""
+    __tracebackhide__ = True
     check_type(value, np.ndarray, what, hint="return a NumPy array (np.asarray(...) converts lists).")
     if value.shape != tuple(shape):
         _fail(tr("{what} should have shape {expected}, got shape {got}", what=what, expected=tuple(shape),
@@ -83,6 +90,7 @@ def check_close(actual, expected, what: str, *, rtol: float = 1e-7, atol: float 
     Shapes must agree exactly (no broadcasting), and NaN or infinity in
     ``actual`` fails unless ``expected`` has it in the same place.
     """
+    __tracebackhide__ = True
     expected_arr = np.asarray(expected, dtype=float)
     try:
         actual_arr = np.asarray(actual, dtype=float)
@@ -107,6 +115,7 @@ def check_close(actual, expected, what: str, *, rtol: float = 1e-7, atol: float 
 
 def check_equal(actual, expected, what: str, hint: str | None = None) -> None:
     """Fail unless ``actual == expected`` exactly (arrays: same shape, same entries)."""
+    __tracebackhide__ = True
     if isinstance(expected, np.ndarray) or isinstance(actual, np.ndarray):
         same = (np.shape(actual) == np.shape(expected)
                 and bool(np.array_equal(np.asarray(actual), np.asarray(expected))))
@@ -124,6 +133,7 @@ def check_unchanged(before: np.ndarray, after: np.ndarray, name: str, hint: str 
 
     ``hint`` replaces the default advice (work on a copy) where that advice would not fit the exercise.
     """
+    __tracebackhide__ = True
     if not (np.shape(before) == np.shape(after) and np.array_equal(before, after, equal_nan=True)):
         _fail(tr("the function modified its input `{name}` in place", name=name),
               hint or "work on a copy (x = x.copy()) or build a new array instead of assigning into the argument.")
@@ -163,6 +173,7 @@ def check_close_or_own(actual, expected, what: str, *, own=None, own_name: str =
     test already costs those points), with a note on stdout. Otherwise the check fails, and when the
     earlier function is itself wrong the message says so, since it may be the cause.
     """
+    __tracebackhide__ = True
     if _agrees(actual, expected, rtol, atol):
         return
     if own is not None and _agrees(actual, own, rtol, atol):
@@ -182,6 +193,7 @@ def call(what: str, fn, *args, hint: str | None = None, **kwargs):
     ``AssertionError`` and the stub's ``NotImplementedError`` pass through unchanged, so an
     unsolved exercise still reads as "not implemented" rather than as a wrong answer.
     """
+    __tracebackhide__ = True
     try:
         return fn(*args, **kwargs)
     except (AssertionError, NotImplementedError):
