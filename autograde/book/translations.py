@@ -206,19 +206,26 @@ def _fstring_text(node: ast.JoinedStr) -> str:
 DIRECT_OUTPUT = {"print", "AssertionError", "ValueError", "TypeError", "RuntimeError"}
 
 
+def _code_cells(nb):
+    """``(cell, source, tree)`` of each code cell that parses (IPython's ``%`` and ``!`` lines left out)."""
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        source = "\n".join(l for l in cell.source.splitlines() if not l.lstrip().startswith(("%", "!")))
+        try:
+            yield cell, source, ast.parse(source)
+        except SyntaxError:
+            continue
+
+
 def untranslatable(nb) -> list[tuple[str, int, str]]:
     """``(cell, line, text)`` of messages in graded test cells that no catalog can translate: an f-string
     that reads as prose (its values change, so it cannot be a msgid: ``tr("... {name} ...", name=...)``
     can), or a prose literal printed or raised directly (``print("...")``, ``AssertionError("...")``), which
     reaches the learner without ``gettext``."""
     out = []
-    for cell in nb.cells:
-        if cell.cell_type != "code" or not is_test(cell):
-            continue
-        source = "\n".join(l for l in cell.source.splitlines() if not l.lstrip().startswith(("%", "!")))
-        try:
-            tree = ast.parse(source)
-        except SyntaxError:
+    for cell, source, tree in _code_cells(nb):
+        if not is_test(cell):
             continue
         gid = cell.metadata.get("nbgrader", {}).get("grade_id", cell.get("id"))
         found = []
@@ -242,14 +249,7 @@ def code_strings(nb) -> dict[str, bool]:
     any code cell, ``gettext("...")``, ``tr("...")`` (or ``_("...")``); ``visible`` is False for a string
     only hidden tests have."""
     found: dict[str, bool] = {}
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        source = "\n".join(l for l in cell.source.splitlines() if not l.lstrip().startswith(("%", "!")))
-        try:
-            tree = ast.parse(source)
-        except SyntaxError:
-            continue
+    for cell, source, tree in _code_cells(nb):
         hidden = _hidden_lines(source)
         test = is_test(cell)
         # a hint kept in a variable (HINT = "..."; check_close(..., hint=HINT)) is a hint too
