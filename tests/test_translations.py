@@ -90,7 +90,8 @@ def test_missing_translations_fail_the_build(repo, capsys):
 
 def test_messages_no_catalog_can_translate_fail_the_build(repo):
     """An f-string that reads as a sentence is a new string for every value, and a sentence printed or
-    raised directly never meets gettext: the build refuses both and says to write tr(...)."""
+    raised directly never meets gettext: the build refuses both and says to write tr(...); so it does a
+    demo cell's printed line or figure label in English words."""
     path = source_of(repo)
     nb = nbformat.read(path, as_version=4)
     test = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_bias_for_threshold")
@@ -100,10 +101,19 @@ def test_messages_no_catalog_can_translate_fail_the_build(repo):
                     'print("Note: printed as it is")\n'
                     'print(gettext("Note: printed in the edition"))\n')
     nbformat.write(nb, path)
-    found = [p for p in problems(repo) if "cannot be translated" in p]
+    found = [p for p in problems(repo) if "cannot be translated" in p and "test_bias_for_threshold" in p]
     assert len(found) == 2, found
     assert "test_bias_for_threshold" in found[0] and "'bias_for_threshold for d=x is off'" in found[0]
     assert "'Note: printed as it is'" in found[1] and "tr(" in found[1]
+    # a demo cell's printed line and figure label in English words: refused too; code and equations are not
+    demo = next(c for c in nb.cells if c.get("id") == "cell-006")
+    demo.source += ('\nprint(f"samples per class: {3}")\nprint("np.dot(w, x) + b =", 1.0)\n'
+                    'plt.gca().set_xlabel("z = w·x + b"); plt.gca().annotate("target y = 2", (0, 0))\n'
+                    'plt.gca().set_title("$f(x) = x^2/2 - \\\\sin 2x$"); print("inputs:")\n')
+    nbformat.write(nb, path)
+    in_demo = [p for p in problems(repo) if "cell-006" in p and "cannot be translated" in p]
+    assert [re.search(r"the message (.*) cannot", p)[1] for p in in_demo] == [
+        "'samples per class: x'", "'target y = 2'", "'inputs:'"], in_demo
     # the tr() template and the gettext() message are asked for in the catalog like every other string
     missing = " ".join(problems(repo))
     assert "missing translation of 'bias_for_threshold for d={d} is off'" in missing

@@ -204,6 +204,22 @@ def _fstring_text(node: ast.JoinedStr) -> str:
 
 # where a message is written without nnbook.testing: the string given to these must be tr(...) or gettext(...)
 DIRECT_OUTPUT = {"print", "AssertionError", "ValueError", "TypeError", "RuntimeError"}
+# what a demo cell shows a learner in words: printed lines, figure text and labels, widget descriptions
+SHOWN = {"print", "set_title", "set_xlabel", "set_ylabel", "suptitle", "text", "annotate", "title", "xlabel",
+         "ylabel", "legend", "set_text", "set_label"}
+SHOWN_KEYWORDS = {"label", "description", "title", "xlabel", "ylabel", "tooltip", "placeholder"}
+_ENGLISH_WORD = re.compile(r"(?<![\w.])[A-Za-z][a-z]{2,}(?![\w(.])")
+
+
+def reads_as_english(s: str) -> bool:
+    """A demo cell's printed line or label that has English words in it ("samples per class:", "target
+    y = 2", "inputs:"), not code or an equation ("np.dot(w, x) + b =", "step(z)", "$f(x) = x^2/2 - \\sin 2x$")."""
+    text = re.sub(r"\$[^$]*\$|`[^`]*`", " ", s).strip()
+    try:
+        code = not isinstance(ast.parse(text.rstrip(":=, \n"), mode="eval").body, ast.Name)   # "inputs:" is a word
+    except (SyntaxError, ValueError):
+        code = False
+    return not code and bool(_ENGLISH_WORD.search(text))
 
 
 def _code_cells(nb):
@@ -219,16 +235,30 @@ def _code_cells(nb):
 
 
 def untranslatable(nb) -> list[tuple[str, int, str]]:
-    """``(cell, line, text)`` of messages in graded test cells that no catalog can translate: an f-string
-    that reads as prose (its values change, so it cannot be a msgid: ``tr("... {name} ...", name=...)``
-    can), or a prose literal printed or raised directly (``print("...")``, ``AssertionError("...")``), which
-    reaches the learner without ``gettext``."""
+    """``(cell, line, text)`` of words a learner reads that no catalog can translate. In graded test cells:
+    an f-string that reads as prose (its values change, so it cannot be a msgid: ``tr("... {name} ...",
+    name=...)`` can), or a prose literal printed or raised directly (``print("...")``,
+    ``AssertionError("...")``), which reaches the learner without ``gettext``. In the other code cells: a
+    printed line, a figure's text or label or a widget's description in English words (see
+    :func:`reads_as_english`), literal or f-string, not given through ``gettext``/``tr``."""
     out = []
     for cell, source, tree in _code_cells(nb):
-        if not is_test(cell):
-            continue
         gid = cell.metadata.get("nbgrader", {}).get("grade_id", cell.get("id"))
         found = []
+        if not is_test(cell):
+            for node in ast.walk(tree):
+                if not isinstance(node, ast.Call):
+                    continue
+                name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+                shown = [*(node.args if name in SHOWN else ()), *(k.value for k in node.keywords
+                                                                    if k.arg in SHOWN_KEYWORDS)]
+                for a in shown:
+                    text = (a.value if isinstance(a, ast.Constant) and isinstance(a.value, str)
+                            else _fstring_text(a) if isinstance(a, ast.JoinedStr) else None)
+                    if text and reads_as_english(text):
+                        found.append((gid, a.lineno, text))
+            out += sorted(found, key=lambda f: f[1])
+            continue
         for node in ast.walk(tree):
             if isinstance(node, ast.JoinedStr) and is_prose(_fstring_text(node)):
                 found.append((gid, node.lineno, _fstring_text(node)))
