@@ -37,7 +37,7 @@ import nbformat
 
 from .book.export import BuildError, export_cell, export_cells
 from .cells import defined_names, directives, grade_id, is_exercise, is_test
-from nnbook.mine import ENV, LIBRARY_DIR, STATUS_FILE, course_folders, progress_text  # noqa: F401
+from nnbook.mine import ENV, LIBRARY_DIR, NOTICE_TEMPLATES, STATUS_FILE, course_folders, progress_text  # noqa: F401
 
 STUB = ("NotImplementedError", "YOUR CODE HERE")
 TIMEOUT = 300.0          # seconds for one chapter's visible tests
@@ -168,13 +168,10 @@ def chapter_library(nb_path: Path, library: Path | None, timeout: float = TIMEOU
             for n in names:
                 if entry["exported"]:
                     yours.append(n)
-                elif state == "passed":
-                    book[n] = (f"using the book's `{n}`: yours passes `{test}` but is not exported "
-                               f"({refused.get(index, '')}), see {entry['section']}")
-                elif state == "failing":
-                    book[n] = f"using the book's `{n}`: yours fails `{test}`, see {entry['section']}"
                 else:
-                    book[n] = f"using the book's `{n}`: yours is not written yet, see {entry['section']}"
+                    which = {"passed": 0, "failing": 1}.get(state, 2)
+                    book[n] = NOTICE_TEMPLATES[which].format(name=n, test=test, why=refused.get(index, ""),
+                                                            section=entry["section"])
 
     def include(index, cell):
         if is_exercise(cell):

@@ -33,6 +33,8 @@ import sys
 import types
 from pathlib import Path
 
+from .i18n import gettext, tr, translate_note
+
 __all__ = ["use_my_library", "find_library", "course_folders", "progress", "progress_text", "LIBRARY_DIR", "ENV"]
 
 LIBRARY_DIR = "mynnbook"
@@ -67,6 +69,16 @@ def read_status(library: Path) -> dict:
     return status if isinstance(status, dict) else {}
 
 
+# the one-line notices of a name that falls back to the book's (written in English into status.json by
+# autograde.mylib, shown in the learner's edition when the name is imported)
+NOTICE_TEMPLATES = (
+    "using the book's `{name}`: yours passes `{test}` but is not exported ({why}), see {section}",
+    "using the book's `{name}`: yours fails `{test}`, see {section}",
+    "using the book's `{name}`: yours is not written yet, see {section}",
+    "using the book's `{name}`: your library file {file} fails to load ({why})",
+)
+
+
 class LibraryModule(types.ModuleType):
     """A book module with the learner's passing definitions in place; names that fall back to the book's
     print their one-line notice the first time they are imported (``from nnbook.x import name``)."""
@@ -78,7 +90,7 @@ class LibraryModule(types.ModuleType):
             key = (d.get("__name__", ""), name)
             if key not in _NOTIFIED:
                 _NOTIFIED.add(key)
-                print(notices[name])
+                print(translate_note(notices[name], NOTICE_TEMPLATES))
         return super().__getattribute__(name)
 
 
@@ -102,8 +114,7 @@ class _Loader(importlib.abc.Loader):
             module.__dict__.clear()
             module.__dict__.update(book)
             why = f"{type(e).__name__}: {e}"
-            notices = {n: f"using the book's `{n}`: your library file {self.mine.name} fails to load ({why})"
-                       for n in yours}
+            notices = {n: NOTICE_TEMPLATES[3].format(name=n, file=self.mine.name, why=why) for n in yours}
             yours = []
         module.__nnbook_yours__ = yours
         module.__nnbook_fallbacks__ = notices
@@ -176,10 +187,11 @@ def use_my_library(start: Path | str | None = None, quiet: bool = False, refresh
             from autograde.mylib import build_library
             t0 = time.perf_counter()
             if not quiet:
-                print(f"Rebuilding your library from your saved {', '.join(stale)} ...", flush=True)
+                print(tr("Rebuilding your library from your saved {chapters} ...", chapters=", ".join(stale)),
+                      flush=True)
             build_library(root, stale)
             if not quiet:
-                print(f"  done in {time.perf_counter() - t0:.1f} s")
+                print(tr("  done in {seconds:.1f} s", seconds=time.perf_counter() - t0))
     _remove_finders()
     for name in [m for m in sys.modules if m.startswith("nnbook.")]:
         if isinstance(sys.modules[name], LibraryModule):
@@ -189,8 +201,8 @@ def use_my_library(start: Path | str | None = None, quiet: bool = False, refresh
     status = read_status(library) if library else {}
     if not status.get("modules"):
         if not quiet:
-            print("Your library: none built yet (run `nnbook-mine`, or the library cell at the end of a "
-                  "chapter); the book's modules are used.")
+            print(gettext("Your library: none built yet (run `nnbook-mine`, or the library cell at the end of a "
+                          "chapter); the book's modules are used."))
         return None
     stale = [name for name, m in sys.modules.items() if name.startswith("nnbook.")
              and name.split(".", 1)[1] in status["modules"]]
@@ -200,8 +212,8 @@ def use_my_library(start: Path | str | None = None, quiet: bool = False, refresh
     if not quiet:
         yours = sum(len(m.get("yours", [])) for m in status["modules"].values() if isinstance(m, dict))
         book = sum(len(m.get("book") or {}) for m in status["modules"].values() if isinstance(m, dict))
-        print(f"Your library ({library}, built {status.get('built', '?')}): {yours} of your functions are "
-              f"used, the book's for {book} other(s).")
+        print(tr("Your library ({library}, built {built}): {yours} of your functions are used, the book's for "
+                 "{book} other(s).", library=library, built=status.get("built", "?"), yours=yours, book=book))
     return library
 
 
@@ -227,32 +239,43 @@ def course_folders(start: Path) -> tuple[Path, list[Path]]:
 MARK = {"passed": "✓", "failing": "✗", "not started": "·"}
 
 
+def _word(status) -> str:
+    """A status as shown, in the edition (the keys stay English: they are what status.json says)."""
+    return {"passed": gettext("passed"), "failing": gettext("failing"),
+            "not started": gettext("not started")}.get(status, str(status))
+
+
+def _whose(e: dict) -> str:
+    return gettext("yours") if e.get("status") == "passed" and e.get("exported") else gettext("the book's")
+
+
 def progress_text(status: dict) -> str:
     """The progress view as plain text: per chapter and exercise, passed / failing (first message) /
     not started, and whose each library function is."""
     if not status.get("chapters"):
-        return "Your library: nothing built yet (run `nnbook-mine`)."
-    lines = [f"Your library: {status.get('library', LIBRARY_DIR)} (built {status.get('built', '?')})"]
+        return gettext("Your library: nothing built yet (run `nnbook-mine`).")
+    lines = [tr("Your library: {library} (built {built})", library=status.get("library", LIBRARY_DIR),
+                built=status.get("built", "?"))]
     for chapter, info in sorted(status["chapters"].items()):
         exercises = info.get("exercises", [])
         counts = {k: sum(1 for e in exercises if e.get("status") == k) for k in MARK}
         lines.append(f"{chapter} (nnbook.{info.get('module', '?')}): " + ", ".join(
-            f"{n} {k}" for k, n in counts.items() if n) + (f"; {info['error']}" if info.get("error") else ""))
+            f"{n} {_word(k)}" for k, n in counts.items() if n) + (f"; {info['error']}" if info.get("error") else ""))
         for e in exercises:
             names = ", ".join(e.get("names", [])) or e.get("id", "?")
-            whose = "yours" if e.get("status") == "passed" and e.get("exported") else "the book's"
-            line = f"  {MARK.get(e.get('status'), '?')} {e.get('id', '?'):<24} {e.get('status', '?'):<12} {names}: {whose}"
+            line = (f"  {MARK.get(e.get('status'), '?')} {e.get('id', '?'):<24} {_word(e.get('status', '?')):<12} "
+                    f"{names}: {_whose(e)}")
             if e.get("status") == "failing" and e.get("message"):
                 line += f"  -- {e['message']}"
             elif e.get("status") == "passed" and not e.get("exported"):
-                line += f"  -- not exported: {e.get('refused', '')}"
+                line += "  -- " + tr("not exported: {why}", why=e.get("refused", ""))
             lines.append(line)
     return "\n".join(lines)
 
 
 def _progress_html(status: dict) -> str:
     if not status.get("chapters"):
-        return "<p>Your library: nothing built yet. Press the button.</p>"
+        return f"<p>{html.escape(gettext('Your library: nothing built yet. Press the button.'))}</p>"
     colour = {"passed": "#2e7d32", "failing": "#c62828", "not started": "#757575"}
     rows = []
     for chapter, info in sorted(status["chapters"].items()):
@@ -261,16 +284,18 @@ def _progress_html(status: dict) -> str:
                     f"{' -- ' + html.escape(str(info['error'])) if info.get('error') else ''}</th></tr>")
         for e in info.get("exercises", []):
             st = str(e.get("status", "?"))
-            whose = "yours" if st == "passed" and e.get("exported") else "the book's"
+            whose = _whose(e)
             msg = e.get("message", "") if st == "failing" else ("" if e.get("exported") or st != "passed"
-                                                                else "not exported: " + str(e.get("refused", "")))
+                                                                else tr("not exported: {why}", why=str(e.get("refused", ""))))
             rows.append(f"<tr class='nnbook-{st.replace(' ', '-')}'><td style='color:{colour.get(st, '#000')}'>"
-                        f"{MARK.get(st, '?')} {html.escape(st)}</td><td><code>{html.escape(str(e.get('id', '?')))}"
+                        f"{MARK.get(st, '?')} {html.escape(_word(st))}</td><td><code>{html.escape(str(e.get('id', '?')))}"
                         f"</code></td><td>{html.escape(whose)}</td><td>{html.escape(str(msg))}</td></tr>")
-    return (f"<p>Your library: <code>{html.escape(str(status.get('library', LIBRARY_DIR)))}</code> "
-            f"(built {html.escape(str(status.get('built', '?')))})</p>"
-            "<table class='nnbook-progress'><tr><th>status</th><th>exercise</th><th>used</th><th>first message</th></tr>"
-            + "".join(rows) + "</table>")
+    head = "".join(f"<th>{html.escape(h)}</th>"
+                   for h in (gettext("status"), gettext("exercise"), gettext("used"), gettext("first message")))
+    return ("<p>" + tr("Your library: {library} (built {built})",
+                       library=f"<code>{html.escape(str(status.get('library', LIBRARY_DIR)))}</code>",
+                       built=html.escape(str(status.get("built", "?")))) + "</p>"
+            f"<table class='nnbook-progress'><tr>{head}</tr>" + "".join(rows) + "</table>")
 
 
 def progress(chapter: str | None = None, start: Path | str | None = None, build: bool = True):
@@ -289,18 +314,19 @@ def progress(chapter: str | None = None, start: Path | str | None = None, build:
     from IPython.display import display
 
     out = widgets.HTML()
-    button = widgets.Button(description="Refresh my library", icon="refresh",
-                            tooltip="run every chapter's visible tests (from the saved notebooks) and rebuild mynnbook/")
+    button = widgets.Button(description=gettext("Refresh my library"), icon="refresh",
+                            tooltip=gettext("run every chapter's visible tests (from the saved notebooks) and "
+                                            "rebuild mynnbook/"))
     note = widgets.Label("")
 
     def refresh(_=None, only=None):
-        button.disabled, note.value = True, "running your chapters' visible tests ..."
+        button.disabled, note.value = True, gettext("running your chapters' visible tests ...")
         try:
             root, notebooks = course_folders(Path(start or os.getcwd()))
             if notebooks:
                 from autograde.mylib import build_library
             else:
-                note.value = "no chapter notebooks of yours around this folder: nothing to build"
+                note.value = gettext("no chapter notebooks of yours around this folder: nothing to build")
                 library = find_library(start)
                 out.value = _progress_html(read_status(library) if library else {})
                 return
@@ -309,7 +335,7 @@ def progress(chapter: str | None = None, start: Path | str | None = None, build:
             note.value = ""
             use_my_library(start, quiet=True)
         except Exception as e:  # noqa: BLE001 - shown in the widget, the lab keeps going
-            note.value = f"could not build the library: {type(e).__name__}: {e}"
+            note.value = tr("could not build the library: {error}: {message}", error=type(e).__name__, message=e)
         finally:
             button.disabled = False
 

@@ -231,8 +231,9 @@ def test_po_and_mo_round_trip(tmp_path):
 def _library_strings() -> set[str]:
     """Every string the library and the grader translate: the first literal of _(), tr(), gettext()
     calls, the literal hints of nnbook.testing, and the grader's note templates."""
-    found = set(plugins.NOTE_TEMPLATES)
-    for path in [REPO / "nnbook" / "testing.py", REPO / "autograde" / "feedback.py",
+    from nnbook import mine
+    found = set(plugins.NOTE_TEMPLATES) | set(mine.NOTICE_TEMPLATES)
+    for path in [REPO / "nnbook" / "testing.py", REPO / "nnbook" / "mine.py", REPO / "autograde" / "feedback.py",
                  REPO / "autograde" / "grader" / "plugins.py", REPO / "autograde" / "grader" / "judge.py"]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call):
@@ -420,3 +421,24 @@ def test_korean_figures_have_a_hangul_font_and_no_missing_glyphs():
         assert any("missing from font" in w for w in _draw("계단 함수"))
     finally:
         matplotlib.rcParams.update(saved)
+
+
+def test_your_library_speaks_the_edition(capsys):
+    """nnbook.mine: the progress view's words and a fallback notice (written in English into status.json
+    by autograde.mylib) come out in Korean in the Korean edition, the English unchanged."""
+    from nnbook import mine
+    notice = mine.NOTICE_TEMPLATES[1].format(name="sigmoid", test="test_sigmoid", section="§2.2")
+    status = {"library": "mynnbook", "built": "2026-12-04 10:00", "chapters": {"02_activations": {
+        "module": "activations", "exercises": [
+            {"id": "sigmoid", "names": ["sigmoid"], "status": "failing", "message": "AssertionError: ..."},
+            {"id": "relu", "names": ["relu"], "status": "passed", "exported": True}]}}}
+    english = mine.progress_text(status)
+    assert "1 passed, 1 failing" in english and "relu: yours" in english
+    with i18n.using("ko"):
+        korean = mine.progress_text(status)
+        html = mine._progress_html(status)
+        assert i18n.translate_note(notice, mine.NOTICE_TEMPLATES) == (
+            "책의 `sigmoid`을(를) 씁니다: 여러분의 것은 `test_sigmoid`를 통과하지 못합니다. §2.2을(를) 보세요")
+    assert "여러분의 라이브러리: mynnbook (2026-12-04 10:00에 만듦)" in korean
+    assert "1 통과, 1 실패" in korean and "relu: 여러분의 것" in korean and "sigmoid: 책의 것" in korean
+    assert "<th>상태</th><th>연습 문제</th><th>사용</th><th>첫 메시지</th>" in html
