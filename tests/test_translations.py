@@ -109,11 +109,12 @@ def test_messages_no_catalog_can_translate_fail_the_build(repo):
     demo = next(c for c in nb.cells if c.get("id") == "cell-006")
     demo.source += ('\nprint(f"samples per class: {3}")\nprint("np.dot(w, x) + b =", 1.0)\n'
                     'plt.gca().set_xlabel("z = w·x + b"); plt.gca().annotate("target y = 2", (0, 0))\n'
-                    'plt.gca().set_title("$f(x) = x^2/2 - \\\\sin 2x$"); print("inputs:")\n')
+                    'plt.gca().set_title("$f(x) = x^2/2 - \\\\sin 2x$"); print("inputs:")\n'
+                    'bar = tqdm(range(3), desc="timing epochs")\n')
     nbformat.write(nb, path)
     in_demo = [p for p in problems(repo) if "cell-006" in p and "cannot be translated" in p]
     assert [re.search(r"the message (.*) cannot", p)[1] for p in in_demo] == [
-        "'samples per class: x'", "'target y = 2'", "'inputs:'"], in_demo
+        "'samples per class: x'", "'target y = 2'", "'inputs:'", "'timing epochs'"], in_demo
     # the tr() template and the gettext() message are asked for in the catalog like every other string
     missing = " ".join(problems(repo))
     assert "missing translation of 'bias_for_threshold for d={d} is off'" in missing

@@ -204,10 +204,11 @@ def _fstring_text(node: ast.JoinedStr) -> str:
 
 # where a message is written without nnbook.testing: the string given to these must be tr(...) or gettext(...)
 DIRECT_OUTPUT = {"print", "AssertionError", "ValueError", "TypeError", "RuntimeError"}
-# what a demo cell shows a learner in words: printed lines, figure text and labels, widget descriptions
+# what a demo cell shows a learner in words: printed lines, figure text and labels, widget descriptions,
+# progress bars (tqdm's desc)
 SHOWN = {"print", "set_title", "set_xlabel", "set_ylabel", "suptitle", "text", "annotate", "title", "xlabel",
          "ylabel", "legend", "set_text", "set_label"}
-SHOWN_KEYWORDS = {"label", "description", "title", "xlabel", "ylabel", "tooltip", "placeholder"}
+SHOWN_KEYWORDS = {"label", "description", "title", "xlabel", "ylabel", "tooltip", "placeholder", "desc"}
 _ENGLISH_WORD = re.compile(r"(?<![\w.])[A-Za-z][a-z]{2,}(?![\w(.])")
 
 
