@@ -74,7 +74,7 @@ def _session_notebook_language() -> str | None:
         if st.st_size > 50_000_000:
             return None
         # every message asks: the notebook is read again only when it changed (a test cell checks in loops)
-        key = (str(p.resolve()), st.st_mtime_ns, st.st_size)
+        key = (str(p), st.st_mtime_ns, st.st_size)
         if key not in _session_cache:
             _session_cache.clear()
             _session_cache[key] = _valid(edition_of(json.loads(p.read_text(encoding="utf-8"))))
@@ -121,10 +121,11 @@ def add_translations(lang: str, table: dict[str, str]) -> None:
 
 def gettext(message: str) -> str:
     """``message`` in the current edition (unchanged when it is English or has no translation)."""
-    if not isinstance(message, str) or not message:
-        return message
-    lang = language()
-    if lang == "en":
+    return _in(language(), message)
+
+
+def _in(lang: str, message: str) -> str:
+    if lang == "en" or not isinstance(message, str) or not message:
         return message
     extra = _extra.get(lang, {})
     if message in extra:
@@ -141,10 +142,11 @@ def tr(template: str, **values) -> str:
     A value that is itself a sentence (a string with a space: a test cell's ``what``, "sigmoid(z) for z
     of shape (3,)") is looked up too, so a description passed down to ``check_close`` comes out in the
     edition as well; a name without spaces (``"W1"``, ``"output"``) is code and left alone."""
-    if language() == "en":
+    lang = language()                        # once: a test cell's checks call tr() in loops
+    if lang == "en":
         return template.format(**values)
-    return gettext(template).format(**{k: gettext(v) if isinstance(v, str) and " " in v else v
-                                       for k, v in values.items()})
+    return _in(lang, template).format(**{k: _in(lang, v) if isinstance(v, str) and " " in v else v
+                                         for k, v in values.items()})
 
 
 _FIELD = re.compile(r"\{(\w+)\}")
