@@ -37,7 +37,7 @@ import nbformat
 
 from .book.export import BuildError, export_cell, export_cells
 from .cells import defined_names, directives, grade_id, is_exercise, is_test
-from nnbook.mine import ENV, LIBRARY_DIR, NOTICE_TEMPLATES, STATUS_FILE, course_folders, progress_text  # noqa: F401
+from nnbook.mine import ENV, LIBRARY_DIR, NOTICES, STATUS_FILE, course_folders, progress_text  # noqa: F401
 
 STUB = ("NotImplementedError", "YOUR CODE HERE")
 TIMEOUT = 300.0          # seconds for one chapter's visible tests
@@ -169,9 +169,8 @@ def chapter_library(nb_path: Path, library: Path | None, timeout: float = TIMEOU
                 if entry["exported"]:
                     yours.append(n)
                 else:
-                    which = {"passed": 0, "failing": 1}.get(state, 2)
-                    book[n] = NOTICE_TEMPLATES[which].format(name=n, test=test, why=refused.get(index, ""),
-                                                            section=entry["section"])
+                    book[n] = NOTICES[state].format(name=n, test=test, why=refused.get(index, ""),
+                                                    section=entry["section"])
 
     def include(index, cell):
         if is_exercise(cell):

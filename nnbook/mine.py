@@ -70,13 +70,14 @@ def read_status(library: Path) -> dict:
 
 
 # the one-line notices of a name that falls back to the book's (written in English into status.json by
-# autograde.mylib, shown in the learner's edition when the name is imported)
-NOTICE_TEMPLATES = (
-    "using the book's `{name}`: yours passes `{test}` but is not exported ({why}), see {section}",
-    "using the book's `{name}`: yours fails `{test}`, see {section}",
-    "using the book's `{name}`: yours is not written yet, see {section}",
-    "using the book's `{name}`: your library file {file} fails to load ({why})",
-)
+# autograde.mylib, shown in the learner's edition when the name is imported), by the exercise's status
+NOTICES = {
+    "passed": "using the book's `{name}`: yours passes `{test}` but is not exported ({why}), see {section}",
+    "failing": "using the book's `{name}`: yours fails `{test}`, see {section}",
+    "not started": "using the book's `{name}`: yours is not written yet, see {section}",
+    "unloadable": "using the book's `{name}`: your library file {file} fails to load ({why})",
+}
+NOTICE_TEMPLATES = tuple(NOTICES.values())
 
 
 class LibraryModule(types.ModuleType):
@@ -114,7 +115,7 @@ class _Loader(importlib.abc.Loader):
             module.__dict__.clear()
             module.__dict__.update(book)
             why = f"{type(e).__name__}: {e}"
-            notices = {n: NOTICE_TEMPLATES[3].format(name=n, file=self.mine.name, why=why) for n in yours}
+            notices = {n: NOTICES["unloadable"].format(name=n, file=self.mine.name, why=why) for n in yours}
             yours = []
         module.__nnbook_yours__ = yours
         module.__nnbook_fallbacks__ = notices

@@ -233,7 +233,7 @@ def _library_strings() -> set[str]:
     """Every string the library and the grader translate: the first literal of _(), tr(), gettext()
     calls, the literal hints of nnbook.testing, and the grader's note templates."""
     from nnbook import mine
-    found = set(plugins.NOTE_TEMPLATES) | set(mine.NOTICE_TEMPLATES)
+    found = set(plugins.NOTE_TEMPLATES) | set(mine.NOTICES.values())
     for path in [REPO / "nnbook" / "testing.py", REPO / "nnbook" / "mine.py", REPO / "autograde" / "feedback.py",
                  REPO / "autograde" / "grader" / "plugins.py", REPO / "autograde" / "grader" / "judge.py"]:
         for node in ast.walk(ast.parse(path.read_text())):
@@ -428,7 +428,7 @@ def test_your_library_speaks_the_edition(capsys):
     """nnbook.mine: the progress view's words and a fallback notice (written in English into status.json
     by autograde.mylib) come out in Korean in the Korean edition, the English unchanged."""
     from nnbook import mine
-    notice = mine.NOTICE_TEMPLATES[1].format(name="sigmoid", test="test_sigmoid", section="§2.2")
+    notice = mine.NOTICES["failing"].format(name="sigmoid", test="test_sigmoid", section="§2.2")
     status = {"library": "mynnbook", "built": "2026-12-04 10:00", "chapters": {"02_activations": {
         "module": "activations", "exercises": [
             {"id": "sigmoid", "names": ["sigmoid"], "status": "failing", "message": "AssertionError: ..."},

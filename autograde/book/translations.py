@@ -235,6 +235,38 @@ def _code_cells(nb):
             continue
 
 
+def _call_name(node: ast.Call) -> str | None:
+    """``f`` of ``f(...)`` and of ``obj.f(...)``."""
+    return node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+
+
+def _text(node) -> str | None:
+    """What a string literal or an f-string (its values as ``x``) reads like; None for anything else."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    return _fstring_text(node) if isinstance(node, ast.JoinedStr) else None
+
+
+def _untranslatable_in_test(tree) -> list[tuple[int, str]]:
+    found = [(node.lineno, _fstring_text(node)) for node in ast.walk(tree)
+             if isinstance(node, ast.JoinedStr) and is_prose(_fstring_text(node))]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and _call_name(node) in DIRECT_OUTPUT:
+            found += [(a.lineno, a.value) for a in node.args
+                      if isinstance(a, ast.Constant) and isinstance(a.value, str) and is_prose(a.value)]
+    return found
+
+
+def _untranslatable_in_demo(tree) -> list[tuple[int, str]]:
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            shown = [*(node.args if _call_name(node) in SHOWN else ()),
+                     *(k.value for k in node.keywords if k.arg in SHOWN_KEYWORDS)]
+            found += [(a.lineno, _text(a)) for a in shown if _text(a) and reads_as_english(_text(a))]
+    return found
+
+
 def untranslatable(nb) -> list[tuple[str, int, str]]:
     """``(cell, line, text)`` of words a learner reads that no catalog can translate. In graded test cells:
     an f-string that reads as prose (its values change, so it cannot be a msgid: ``tr("... {name} ...",
@@ -243,32 +275,10 @@ def untranslatable(nb) -> list[tuple[str, int, str]]:
     printed line, a figure's text or label or a widget's description in English words (see
     :func:`reads_as_english`), literal or f-string, not given through ``gettext``/``tr``."""
     out = []
-    for cell, source, tree in _code_cells(nb):
+    for cell, _source, tree in _code_cells(nb):
         gid = cell.metadata.get("nbgrader", {}).get("grade_id", cell.get("id"))
-        found = []
-        if not is_test(cell):
-            for node in ast.walk(tree):
-                if not isinstance(node, ast.Call):
-                    continue
-                name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
-                shown = [*(node.args if name in SHOWN else ()), *(k.value for k in node.keywords
-                                                                    if k.arg in SHOWN_KEYWORDS)]
-                for a in shown:
-                    text = (a.value if isinstance(a, ast.Constant) and isinstance(a.value, str)
-                            else _fstring_text(a) if isinstance(a, ast.JoinedStr) else None)
-                    if text and reads_as_english(text):
-                        found.append((gid, a.lineno, text))
-            out += sorted(found, key=lambda f: f[1])
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.JoinedStr) and is_prose(_fstring_text(node)):
-                found.append((gid, node.lineno, _fstring_text(node)))
-            elif isinstance(node, ast.Call):
-                name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
-                if name in DIRECT_OUTPUT:
-                    found += [(gid, a.lineno, a.value) for a in node.args
-                              if isinstance(a, ast.Constant) and isinstance(a.value, str) and is_prose(a.value)]
-        out += sorted(found, key=lambda f: f[1])                 # in the order of the cell's lines
+        found = _untranslatable_in_test(tree) if is_test(cell) else _untranslatable_in_demo(tree)
+        out += [(gid, line, text) for line, text in sorted(found, key=lambda f: f[0])]   # in line order
     return out
 
 
@@ -309,7 +319,7 @@ def code_strings(nb) -> dict[str, bool]:
                     found[s] = found.get(s, False) or node.lineno not in hidden
             if not isinstance(node, ast.Call):
                 continue
-            name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+            name = _call_name(node)
             strings = []
             if name in MARK_FUNCTIONS and node.args:
                 strings += _literals(node.args[0])
