@@ -443,3 +443,15 @@ def test_your_library_speaks_the_edition(capsys):
     assert "여러분의 라이브러리: mynnbook (2026-12-04 10:00에 만듦)" in korean
     assert "1 통과, 1 실패" in korean and "relu: 여러분의 것" in korean and "sigmoid: 책의 것" in korean
     assert "<th>상태</th><th>연습 문제</th><th>사용</th><th>첫 메시지</th>" in html
+
+
+def test_a_learners_values_are_data_in_a_korean_message():
+    """What a learner's code returns reaches tr() only as a value: braces in it are not a template, and
+    a value that happens to be a catalog's English is at most shown translated, never run or formatted."""
+    from nnbook.testing import check_equal
+    i18n.add_translations("ko", {"a sentence a learner returns": "학습자가 돌려준 문장"})
+    for hostile in ("{what.__class__.__mro__}", "{0}{1}{}", "{message}\nHint: {hint}", "a sentence a learner returns"):
+        with i18n.using("ko"), pytest.raises(AssertionError) as ko:
+            check_equal(hostile, "x", "weighted_sum(x, w, b)")
+        assert str(ko.value).startswith("weighted_sum(x, w, b): 기대한 값은 'x'인데, 나온 값은 "), str(ko.value)
+        assert repr(hostile) in str(ko.value)          # shown as it is: the repr, never a looked-up sentence
